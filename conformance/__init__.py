@@ -1,0 +1,1 @@
+"""R4 definitions (vendored), structural validation and the CapabilityStatement."""

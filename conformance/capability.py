@@ -1,0 +1,85 @@
+"""The server's CapabilityStatement, generated from what it really supports.
+
+https://hl7.org/fhir/R4/capabilitystatement.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from conformance.definitions import FHIR_VERSION, resource_types
+
+TYPE_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
+SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
+
+SearchParams = Callable[[str], Sequence[dict[str, str]]]
+
+
+def _resource(resource_type: str, search_params: SearchParams) -> dict[str, Any]:
+    return {
+        "type": resource_type,
+        "profile": f"http://hl7.org/fhir/StructureDefinition/{resource_type}",
+        "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalRead": "not-supported",
+        "conditionalUpdate": True,
+        "conditionalDelete": "single",
+        "referencePolicy": ["literal", "logical"],
+        "searchInclude": ["*"],
+        "searchRevInclude": ["*"],
+        "searchParam": list(search_params(resource_type)),
+        "operation": [
+            {
+                "name": "validate",
+                "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+            }
+        ],
+    }
+
+
+def capability_statement(
+    *,
+    software_version: str,
+    base_url: str | None,
+    search_params: SearchParams,
+    security: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the CapabilityStatement; ``security`` is the rest.security element, if any."""
+    rest: dict[str, Any] = {
+        "mode": "server",
+        "documentation": "JSON only: XML requests get 406 Not Acceptable / 415.",
+        "resource": [_resource(t, search_params) for t in sorted(resource_types())],
+        "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+    }
+    if security is not None:
+        rest["security"] = security
+    statement: dict[str, Any] = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-22",
+        "publisher": "fhir-server project",
+        "kind": "instance",
+        "software": {"name": "fhir-server", "version": software_version},
+        "implementation": {"description": "FHIR R4 server for the Internet of Medical Things"},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json", "application/fhir+json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [rest],
+    }
+    if base_url:
+        statement["implementation"]["url"] = base_url
+    return statement

@@ -1,0 +1,3 @@
+"""FHIR R4 interoperability server for the Internet of Medical Things."""
+
+__version__ = "0.1.0"

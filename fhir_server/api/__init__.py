@@ -1,0 +1,1 @@
+"""The HTTP adapter (FastAPI): thin routes over the core services."""

@@ -1,0 +1,39 @@
+"""Per-application state the routes use, and per-request helpers (base URL, render options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from fhir_server.core.resources import ResourceService
+from fhir_server.settings import Settings
+
+
+@dataclass(slots=True)
+class AppContext:
+    """What the composition root hands to the routes."""
+
+    settings: Settings
+    service: ResourceService
+    capability: dict[str, Any]
+
+
+def app_context(request: Request) -> AppContext:
+    """The AppContext of the running application."""
+    context: AppContext = request.app.state.context
+    return context
+
+
+def fhir_base(request: Request) -> str:
+    """The FHIR base URL (configured, or derived from the request)."""
+    configured = app_context(request).settings.base_url
+    if configured:
+        return configured.rstrip("/")
+    return f"{str(request.base_url).rstrip('/')}/fhir"
+
+
+def is_pretty(request: Request) -> bool:
+    """True when ``_pretty=true`` was asked for."""
+    return request.query_params.get("_pretty", "").lower() == "true"

@@ -1,0 +1,76 @@
+"""Content negotiation and request bodies. https://hl7.org/fhir/R4/http.html#mime-type
+
+JSON only: ``application/fhir+json`` and ``application/json`` in and out; XML gets 406 (out)
+or 415 (in), as the CapabilityStatement says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from fhir_server.errors import InvalidRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
+
+_JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
+_JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
+_ANY = {"*/*", "application/*"}
+PATCH_TYPE = "application/json-patch+json"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def check_accept(request: Request) -> None:
+    """Raise NotAcceptable unless the client accepts FHIR JSON."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None:
+        if fmt.split(";")[0].strip().lower() not in _JSON_FORMATS:
+            raise NotAcceptable(f"_format {fmt!r} is not supported; this server speaks JSON")
+        return
+    accept = request.headers.get("accept")
+    if not accept:
+        return
+    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    if not types & (_JSON_TYPES | _ANY) and "" not in types:
+        raise NotAcceptable(f"Accept {accept!r} is not supported; use application/fhir+json")
+
+
+def media_type(request: Request) -> str:
+    """The request body's media type without parameters (lower-cased)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON body; malformed JSON is a 400."""
+    if not body.strip():
+        raise InvalidRequest("The request body is empty")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}", code="malformed-json") from exc
+
+
+async def json_body(request: Request, limit: int, *, allow_patch: bool = False) -> Any:
+    """Read and parse a FHIR JSON (or JSON Patch) body after checking its media type."""
+    kind = media_type(request)
+    allowed = _JSON_TYPES | ({PATCH_TYPE} if allow_patch else set())
+    if kind and kind not in allowed:
+        raise UnsupportedMediaType(
+            f"Content-Type {kind!r} is not supported; use application/fhir+json"
+        )
+    return parse_json(await read_body(request, limit))

@@ -1,0 +1,1 @@
+"""FHIR REST routes, one module per interaction group."""

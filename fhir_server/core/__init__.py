@@ -1,0 +1,1 @@
+"""Application services: resource interactions, bundles, versioning (no HTTP, no database)."""

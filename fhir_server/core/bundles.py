@@ -1,0 +1,191 @@
+"""Batch and transaction Bundles. https://hl7.org/fhir/R4/http.html#transaction
+
+A transaction runs in one storage transaction: ids of POST entries are assigned first, every
+``urn:uuid:`` and conditional reference is resolved, then entries run in the order DELETE,
+POST, PUT/PATCH, GET. Any failing entry rolls everything back and the error names it. Batch
+entries run independently, each in its own atomic unit.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from fhir_server.core.entries import EntryRequest, parse_entries
+from fhir_server.core.ports import Page, StoredVersion
+from fhir_server.core.references import rewrite_references
+from fhir_server.core.resources import Outcome, ResourceService
+from fhir_server.errors import FhirError, InvalidRequest, PreconditionFailed
+from fhir_server.search.ir import Query
+
+_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+
+@dataclass(slots=True)
+class EntryResult:
+    """What one entry did: an HTTP-like status plus the version, page or error."""
+
+    status: int
+    version: StoredVersion | None = None
+    page: Page | None = None
+    error: FhirError | None = None
+    search: tuple[str, list[tuple[str, str]]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _outcome_result(outcome: Outcome) -> EntryResult:
+    return EntryResult(201 if outcome.created else 200, outcome.version)
+
+
+def _patch_document(resource: Any) -> Any:
+    """JSON Patch carried in a Binary (the R4 way to PATCH inside a Bundle)."""
+    if isinstance(resource, dict) and resource.get("resourceType") == "Binary":
+        try:
+            return orjson.loads(base64.b64decode(resource.get("data", "")))
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            raise InvalidRequest("The Binary does not hold a JSON Patch") from exc
+    return resource
+
+
+def run_entry(svc: ResourceService, entry: EntryRequest) -> EntryResult:
+    """Carry out one entry's request."""
+    method, url = entry.method, entry
+    if method in ("GET", "HEAD"):
+        return _get(svc, entry)
+    if method == "POST":
+        if entry.matched and entry.assigned_id:
+            return EntryResult(200, svc.read(url.type, entry.assigned_id))
+        if entry.if_none_exist and not entry.assigned_id:
+            condition = parse_qsl(entry.if_none_exist.lstrip("?"), keep_blank_values=True)
+            return _outcome_result(svc.create_conditional(entry.resource, url.type, condition))
+        return _outcome_result(svc.create(entry.resource, url.type, id=entry.assigned_id))
+    if method == "PUT":
+        if url.id is None:
+            return _outcome_result(
+                svc.update_conditional(entry.resource, url.type, url.query, if_match=entry.if_match)
+            )
+        return _outcome_result(
+            svc.update(entry.resource, url.type, url.id, if_match=entry.if_match)
+        )
+    if method == "PATCH":
+        target = url.id or _single_match(svc, url.type, url.query).id
+        patch = _patch_document(entry.resource)
+        return _outcome_result(svc.patch(patch, url.type, target, if_match=entry.if_match))
+    if url.id is None:
+        svc.delete_conditional(url.type, url.query)
+    else:
+        svc.delete(url.type, url.id)
+    return EntryResult(204)
+
+
+def _get(svc: ResourceService, entry: EntryRequest) -> EntryResult:
+    url = entry
+    if url.id is None:
+        return EntryResult(200, search=(url.type, url.query))
+    if url.version is not None:
+        return EntryResult(200, svc.vread(url.type, url.id, url.version))
+    return EntryResult(200, svc.read(url.type, url.id))
+
+
+def _single_match(svc: ResourceService, resource_type: str, query: list[tuple[str, str]]) -> Any:
+    parsed, _ = svc.parse([resource_type], query, strict=True)
+    matches = svc.search(Query(parsed.resource_types, parsed.where, count=2, total="none"))
+    if len(matches.entries) != 1:
+        raise PreconditionFailed(
+            f"{resource_type}?{'&'.join(f'{k}={v}' for k, v in query)} matched"
+            f" {len(matches.entries)} resources, not one"
+        )
+    return matches.entries[0]
+
+
+def _assign_ids(svc: ResourceService, entries: list[EntryRequest]) -> dict[str, str]:
+    """Ids for POST and conditional PUT entries, and the fullUrl -> reference map."""
+    mapping: dict[str, str] = {}
+    for entry in entries:
+        if entry.method == "POST":
+            entry.assigned_id = str(uuid.uuid4())
+            if entry.if_none_exist:
+                condition = parse_qsl(entry.if_none_exist.lstrip("?"), keep_blank_values=True)
+                existing = _conditional_match(svc, entry.type, condition)
+                if existing is not None:
+                    entry.assigned_id, entry.matched = existing, True
+            target = f"{entry.type}/{entry.assigned_id}"
+        elif entry.method == "PUT" and entry.id is None:
+            existing = _conditional_match(svc, entry.type, entry.query)
+            body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
+            entry.assigned_id = existing or body_id or str(uuid.uuid4())
+            target = f"{entry.type}/{entry.assigned_id}"
+        elif entry.id is not None:
+            target = f"{entry.type}/{entry.id}"
+        else:
+            continue
+        if entry.full_url:
+            mapping[entry.full_url] = target
+    return mapping
+
+
+def _conditional_match(
+    svc: ResourceService, resource_type: str, query: list[tuple[str, str]]
+) -> str | None:
+    parsed, _ = svc.parse([resource_type], query, strict=True)
+    page = svc.search(Query(parsed.resource_types, parsed.where, count=2, total="none"))
+    if len(page.entries) > 1:
+        raise PreconditionFailed(f"A condition on {resource_type} matched several resources")
+    return page.entries[0].id if page.entries else None
+
+
+def _resolver(svc: ResourceService, mapping: dict[str, str]) -> Any:
+    def resolve(reference: str) -> str | None:
+        if reference in mapping:
+            return mapping[reference]
+        if reference.startswith(("urn:uuid:", "urn:oid:")):
+            return None
+        if "?" in reference and "/" not in reference.split("?", 1)[0]:
+            resource_type, _, query = reference.partition("?")
+            match = _single_match(svc, resource_type, parse_qsl(query, keep_blank_values=True))
+            return f"{resource_type}/{match.id}"
+        return None
+
+    return resolve
+
+
+def transaction(svc: ResourceService, bundle: Any, max_entries: int) -> list[EntryResult]:
+    """Run a transaction Bundle all-or-nothing; results come back in entry order."""
+    entries = parse_entries(bundle, "transaction", max_entries)
+    results: list[EntryResult | None] = [None] * len(entries)
+    with svc.transaction() as tx:
+        mapping = _assign_ids(tx, entries)
+        resolve = _resolver(tx, mapping)
+        for entry in entries:
+            if entry.resource is not None:
+                entry.resource = rewrite_references(entry.resource, resolve)
+            if entry.method == "PUT" and entry.id is None and isinstance(entry.resource, dict):
+                entry.id, entry.query = entry.assigned_id, []
+                entry.resource = {**entry.resource, "id": entry.assigned_id}
+        for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
+            try:
+                results[entry.index] = run_entry(tx, entry)
+            except FhirError as exc:
+                exc.diagnostics = f"Bundle.entry[{entry.index}]: {exc.diagnostics}"
+                exc.expression = (f"Bundle.entry[{entry.index}]", *exc.expression)
+                raise
+    return [r for r in results if r is not None]
+
+
+def batch(svc: ResourceService, bundle: Any, max_entries: int) -> list[EntryResult]:
+    """Run a batch Bundle: every entry on its own; failures become error entries."""
+    entries = parse_entries(bundle, "batch", max_entries)
+    results: list[EntryResult] = []
+    for entry in sorted(entries, key=lambda e: e.index):
+        try:
+            if entry.error is not None:
+                raise entry.error
+            results.append(run_entry(svc, entry))
+        except FhirError as exc:
+            results.append(EntryResult(exc.status, error=exc))
+    return results

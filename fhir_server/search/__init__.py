@@ -1,0 +1,1 @@
+"""Backend-neutral FHIR search: registry, parser, IR, index extraction, in-memory matcher."""

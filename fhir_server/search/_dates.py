@@ -1,0 +1,84 @@
+"""FHIR date, dateTime and instant text as the half-open UTC range of its precision.
+
+https://hl7.org/fhir/R4/search.html#date. ``2024`` is ``[2024-01-01, 2025-01-01)``,
+``2024-03-05T10:00`` is ``[10:00, 10:01)``, ``...T10:00:00.25Z`` is ``[.25, .26)``.
+A value without a timezone is taken as UTC. Extraction stores the bounds as epoch seconds
+(floats); an open Period end is ``MIN_EPOCH``/``MAX_EPOCH`` so every stored bound is finite.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+MIN_DATETIME = datetime.min.replace(tzinfo=UTC)
+MAX_DATETIME = datetime.max.replace(tzinfo=UTC)
+MIN_EPOCH = MIN_DATETIME.timestamp()
+MAX_EPOCH = MAX_DATETIME.timestamp()
+
+_PATTERN = re.compile(
+    r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d+))?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+def date_range(text: str) -> tuple[datetime, datetime] | None:
+    """The UTC range ``[low, high)`` that ``text`` denotes, or None when it is not a date."""
+    match = _PATTERN.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        low, step = _start_and_step(match)
+        tz = match["tz"]
+        if tz and tz != "Z":
+            sign = -1 if tz[0] == "-" else 1
+            low -= sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+    except (ValueError, OverflowError):
+        return None
+    low = low.replace(tzinfo=UTC)
+    return low, _advance(low, step)
+
+
+def epoch_range(text: str) -> tuple[float, float] | None:
+    """``date_range`` as epoch seconds."""
+    bounds = date_range(text)
+    if bounds is None:
+        return None
+    return bounds[0].timestamp(), bounds[1].timestamp()
+
+
+def _start_and_step(match: re.Match[str]) -> tuple[datetime, str | timedelta]:
+    year = int(match["y"])
+    if match["m"] is None:
+        return datetime(year, 1, 1), "year"
+    month = int(match["m"])
+    if match["d"] is None:
+        return datetime(year, month, 1), "month"
+    day = datetime(year, month, int(match["d"]))
+    if match["H"] is None:
+        return day, timedelta(days=1)
+    at = day.replace(hour=int(match["H"]), minute=int(match["M"]))
+    if match["S"] is None:
+        return at, timedelta(minutes=1)
+    at = at.replace(second=int(match["S"]))
+    fraction = match["f"]
+    if not fraction:
+        return at, timedelta(seconds=1)
+    digits = fraction[:6]
+    at = at.replace(microsecond=int(digits.ljust(6, "0")))
+    return at, timedelta(microseconds=10 ** (6 - len(digits)))
+
+
+def _advance(low: datetime, step: str | timedelta) -> datetime:
+    try:
+        if step == "year":
+            return low.replace(year=low.year + 1)
+        if step == "month":
+            if low.month == 12:
+                return low.replace(year=low.year + 1, month=1)
+            return low.replace(month=low.month + 1)
+        assert isinstance(step, timedelta)
+        return low + step
+    except (ValueError, OverflowError):
+        return MAX_DATETIME

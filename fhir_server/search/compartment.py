@@ -1,0 +1,31 @@
+"""The Patient compartment: which parameters link a resource to its patient.
+
+https://hl7.org/fhir/R4/compartmentdefinition-patient.html. Compartment search
+(``GET Patient/1/Observation``) and SMART ``patient/`` scopes restrict a search to the
+resources whose listed parameters refer to the patient (any one of them).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+from conformance.definitions import patient_compartment
+
+
+@cache
+def _params_by_type() -> MappingProxyType[str, tuple[str, ...]]:
+    definition: dict[str, Any] = patient_compartment()
+    return MappingProxyType(
+        {entry["code"]: tuple(entry.get("param", ())) for entry in definition.get("resource", ())}
+    )
+
+
+def patient_compartment_params(resource_type: str) -> tuple[str, ...]:
+    """The parameters of ``resource_type`` that place it in a Patient's compartment.
+
+    Empty when the type is not in the compartment. For ``Patient`` itself this is
+    ``("link",)``; the patient's own id is part of its compartment as well.
+    """
+    return _params_by_type().get(resource_type, ())

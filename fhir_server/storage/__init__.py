@@ -1,0 +1,1 @@
+"""Storage adapters implementing ``fhir_server.core.ports.ResourceStore``."""

@@ -1,0 +1,106 @@
+"""MongoDB indexes, created idempotently (``createIndexes`` is a no-op for existing ones).
+
+The shared collections get theirs at startup (``ensure_indexes``); a ``resources_<Type>``
+collection gets its own the first time a process writes that type
+(``ensure_resource_indexes``), outside any transaction, which also creates the collection
+and its ``lock:<Type>`` counter before a transaction needs them.
+
+Per resource collection::
+
+    ts_id       {ts, _id}                          default order, _lastUpdated, paging
+    token       {_index.token.p, .c, .s}           multikey: code, then system
+    reference   {_index.reference.p, .id, .type}   multikey: references, chains, _has
+    date        {_index.date.p, .lo, .hi}          multikey: date ranges
+    string      {_index.string.p, .n}              multikey: starts-with as a range
+    quantity    {_index.quantity.p, .v}            multikey: device measurements
+    uri         {_index.uri.p, .v}                 multikey: url, canonical
+
+``history``: unique {type, id, version_id} (vread, instance history, one row per version),
+{type, seq} (type history), {seq} (system history). ``outbox``: unique {seq}.
+
+Sharding (scale-out): shard every ``resources_<Type>`` on ``{_id: "hashed"}`` (reads and
+writes by id hit one shard, creates spread evenly; searches scatter-gather, as they would
+on any key) and ``history`` on ``{type: 1, id: 1}`` (instance history and vread hit one
+shard; the unique index starts with the shard key, as MongoDB requires). Keep ``outbox``
+and ``counters`` unsharded: they are small, and ``seq`` order is the commit order that
+outbox readers rely on.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.database import Database
+
+from fhir_server.storage.mongo.documents import (
+    COUNTERS,
+    HISTORY,
+    OUTBOX,
+    SEQ_COUNTER,
+    Doc,
+    collection_name,
+    lock_id,
+)
+
+RESOURCE_INDEXES: Final = (
+    IndexModel([("ts", ASCENDING), ("_id", ASCENDING)], name="ts_id"),
+    IndexModel(
+        [
+            ("_index.token.p", ASCENDING),
+            ("_index.token.c", ASCENDING),
+            ("_index.token.s", ASCENDING),
+        ],
+        name="token",
+    ),
+    IndexModel(
+        [
+            ("_index.reference.p", ASCENDING),
+            ("_index.reference.id", ASCENDING),
+            ("_index.reference.type", ASCENDING),
+        ],
+        name="reference",
+    ),
+    IndexModel(
+        [
+            ("_index.date.p", ASCENDING),
+            ("_index.date.lo", ASCENDING),
+            ("_index.date.hi", ASCENDING),
+        ],
+        name="date",
+    ),
+    IndexModel([("_index.string.p", ASCENDING), ("_index.string.n", ASCENDING)], name="string"),
+    IndexModel(
+        [("_index.quantity.p", ASCENDING), ("_index.quantity.v", ASCENDING)], name="quantity"
+    ),
+    IndexModel([("_index.uri.p", ASCENDING), ("_index.uri.v", ASCENDING)], name="uri"),
+)
+
+HISTORY_INDEXES: Final = (
+    IndexModel(
+        [("type", ASCENDING), ("id", ASCENDING), ("version_id", ASCENDING)],
+        name="type_id_version",
+        unique=True,
+    ),
+    IndexModel([("type", ASCENDING), ("seq", DESCENDING)], name="type_seq"),
+    IndexModel([("seq", DESCENDING)], name="seq"),
+)
+
+OUTBOX_INDEXES: Final = (IndexModel([("seq", ASCENDING)], name="seq", unique=True),)
+
+
+def ensure_indexes(db: Database[Doc]) -> None:
+    """Create the shared collections' indexes and the sequence counter, if missing."""
+    db[HISTORY].create_indexes(list(HISTORY_INDEXES))
+    db[OUTBOX].create_indexes(list(OUTBOX_INDEXES))
+    _seed(db, SEQ_COUNTER, "value")
+
+
+def ensure_resource_indexes(db: Database[Doc], resource_type: str) -> None:
+    """Create ``resources_<resource_type>`` with its indexes and its lock counter."""
+    db[collection_name(resource_type)].create_indexes(list(RESOURCE_INDEXES))
+    _seed(db, lock_id(resource_type), "n")
+
+
+def _seed(db: Database[Doc], counter: str, field: str) -> None:
+    db[COUNTERS].update_one({"_id": counter}, {"$setOnInsert": {field: 0}}, upsert=True)

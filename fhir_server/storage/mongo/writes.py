@@ -1,0 +1,166 @@
+"""The write path on MongoDB: versions, history, outbox and counters in one transaction.
+
+https://hl7.org/fhir/R4/http.html#concurrency. Inside the caller's transaction, for a batch
+of ``VersionWrite``:
+
+1. current versions: creates (``expected_version`` 0) are inserted with ``_id`` = id, so an
+   existing id fails with a duplicate key; updates ``$set`` the document whose ``_id`` *and*
+   ``version_id`` match (keeping ``created``), so zero matches means someone else wrote
+   first. Both are a ``VersionConflict`` and the transaction aborts: nothing is written.
+2. ``counters``: ``lock:<Type>`` is incremented for every type written. Two transactions
+   that write the same type thus always write the same document, and MongoDB's snapshot
+   isolation aborts the later one with a write conflict. That makes a conditional
+   create/update (search, then write, in one ``transaction()``) serializable: a concurrent
+   unit that created a matching resource after our search made us conflict. The global
+   ``seq`` counter below has the same effect today; the lock states the guarantee on
+   its own, independent of how sequence numbers are allocated.
+3. ``seq``: one ``$inc`` reserves a contiguous block of sequence numbers. Because it is
+   written inside the transaction, commit order equals ``seq`` order, so an outbox reader
+   that has seen ``seq`` n never later finds an event below n.
+4. history and outbox documents (``insert_many``).
+
+Every transaction runs with read concern "snapshot", write concern majority with journal,
+and a primary read preference: nothing is acknowledged before it is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, cast
+
+from pymongo import ReadPreference, ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from fhir_server.core.ports import VersionWrite
+from fhir_server.errors import VersionConflict
+from fhir_server.storage.mongo.documents import (
+    COUNTERS,
+    HISTORY,
+    OUTBOX,
+    SEQ_COUNTER,
+    Doc,
+    collection_name,
+    created_doc,
+    current_fields,
+    history_doc,
+    lock_id,
+    outbox_doc,
+)
+
+TRANSACTION_OPTIONS: Final[dict[str, Any]] = {
+    "read_concern": ReadConcern("snapshot"),
+    "write_concern": WriteConcern("majority", j=True),
+    "read_preference": ReadPreference.PRIMARY,
+}
+"""Options of every transaction: snapshot reads, durable (majority, journaled) commits."""
+
+_COMMIT_ATTEMPTS: Final = 3
+
+
+def apply_writes(
+    db: Database[Doc],
+    session: ClientSession,
+    writes: Sequence[VersionWrite],
+    *,
+    check_first: bool,
+) -> None:
+    """Write ``writes`` inside the transaction of ``session`` (see the module docstring).
+
+    Args:
+        db: the database.
+        session: a session with a transaction in progress.
+        writes: the versions to store.
+        check_first: verify every ``expected_version`` before writing anything. Needed when
+            the caller owns the transaction and may go on after a ``VersionConflict``;
+            a transaction that aborts on any error can skip the extra read.
+
+    Raises:
+        VersionConflict: a write's ``expected_version`` is not the current version.
+    """
+    by_type: dict[str, list[VersionWrite]] = {}
+    for write in writes:
+        by_type.setdefault(write.resource_type, []).append(write)
+    if check_first:
+        for resource_type, group in by_type.items():
+            _check_versions(db[collection_name(resource_type)], session, group)
+    for resource_type, group in by_type.items():
+        _write_current(db[collection_name(resource_type)], session, group)
+    first = _reserve(db[COUNTERS], session, list(by_type), len(writes))
+    db[HISTORY].insert_many(
+        [history_doc(w, first + i) for i, w in enumerate(writes)], session=session
+    )
+    db[OUTBOX].insert_many(
+        [outbox_doc(w, first + i) for i, w in enumerate(writes)], session=session
+    )
+
+
+def _reserve(
+    counters: Collection[Doc], session: ClientSession, resource_types: list[str], count: int
+) -> int:
+    """Touch the types' locks and reserve ``count`` sequence numbers; the first one."""
+    locks = [lock_id(t) for t in resource_types]
+    counters.update_many({"_id": {"$in": locks}}, {"$inc": {"n": 1}}, session=session)
+    reserved = counters.find_one_and_update(
+        {"_id": SEQ_COUNTER},
+        {"$inc": {"value": count}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    # An upsert returning the document after the update always returns one.
+    return int(cast(Doc, reserved)["value"]) - count + 1
+
+
+def commit(session: ClientSession) -> None:
+    """Commit, retrying while the outcome is unknown (the commit itself is idempotent)."""
+    for attempt in range(1, _COMMIT_ATTEMPTS + 1):
+        try:
+            session.commit_transaction()
+            return
+        except PyMongoError as exc:
+            if attempt == _COMMIT_ATTEMPTS or not exc.has_error_label(
+                "UnknownTransactionCommitResult"
+            ):
+                raise
+
+
+def _check_versions(
+    collection: Collection[Doc], session: ClientSession, writes: list[VersionWrite]
+) -> None:
+    ids = list({w.id for w in writes})
+    cursor = collection.find({"_id": {"$in": ids}}, {"version_id": 1}, session=session)
+    current = {doc["_id"]: int(doc["version_id"]) for doc in cursor}
+    for write in writes:
+        found = current.get(write.id, 0)
+        if found != write.expected_version:
+            raise _conflict(write, found)
+        current[write.id] = write.version_id
+
+
+def _write_current(
+    collection: Collection[Doc], session: ClientSession, writes: list[VersionWrite]
+) -> None:
+    creates = [created_doc(w) for w in writes if w.expected_version == 0]
+    if creates:
+        collection.insert_many(creates, session=session)
+    for write in writes:
+        if write.expected_version == 0:
+            continue
+        expected = {"_id": write.id, "version_id": write.expected_version}
+        update = {"$set": current_fields(write)}
+        result = collection.update_one(expected, update, session=session)
+        if result.matched_count == 0:
+            raise _conflict(write, None)
+
+
+def _conflict(write: VersionWrite, found: int | None) -> VersionConflict:
+    now = "a different version" if found is None else f"version {found}"
+    return VersionConflict(
+        f"{write.resource_type}/{write.id}: expected version {write.expected_version}, found {now}",
+        code="version-conflict",
+    )

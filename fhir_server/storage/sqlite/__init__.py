@@ -1,0 +1,1 @@
+"""The embedded SQLite storage adapter (the default backend)."""

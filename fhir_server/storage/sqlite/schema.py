@@ -1,0 +1,140 @@
+"""SQLite schema: current versions, history, outbox and one index table per parameter type.
+
+See docs/adr/0004-index-schema.md. Timestamps of versions are integer microseconds since the
+epoch (exact, sortable); date index ranges are epoch seconds as REAL. Every index table has
+``grp``: components of one composite value share a group number.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS resources (
+    rid INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version_id INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    content BLOB,
+    UNIQUE (type, id)
+);
+CREATE INDEX IF NOT EXISTS resources_type_updated ON resources (type, deleted, last_updated);
+
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version_id INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    content BLOB,
+    UNIQUE (type, id, version_id)
+);
+CREATE INDEX IF NOT EXISTS history_updated ON history (last_updated);
+CREATE INDEX IF NOT EXISTS history_type_updated ON history (type, last_updated);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version_id INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    recorded INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS idx_token (
+    rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+    system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_token_lookup ON idx_token (param, code, system);
+CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid, param);
+
+CREATE TABLE IF NOT EXISTS idx_string (
+    rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+    normalized TEXT NOT NULL, exact TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_string_lookup ON idx_string (param, normalized);
+CREATE INDEX IF NOT EXISTS idx_string_rid ON idx_string (rid, param);
+
+CREATE TABLE IF NOT EXISTS idx_date (
+    rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+    low REAL NOT NULL, high REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_date_lookup ON idx_date (param, low, high);
+CREATE INDEX IF NOT EXISTS idx_date_rid ON idx_date (rid, param);
+
+CREATE TABLE IF NOT EXISTS idx_number (
+    rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+    value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_number_lookup ON idx_number (param, value);
+CREATE INDEX IF NOT EXISTS idx_number_rid ON idx_number (rid, param);
+
+CREATE TABLE IF NOT EXISTS idx_quantity (
+    rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+    value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL,
+    system TEXT NOT NULL, code TEXT NOT NULL,
+    canonical_value REAL, canonical_code TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_quantity_lookup ON idx_quantity (param, code, value);
+CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid, param);
+
+CREATE TABLE IF NOT EXISTS idx_reference (
+    rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
+    target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_reference_lookup ON idx_reference (param, target_id, target_type);
+CREATE INDEX IF NOT EXISTS idx_reference_rid ON idx_reference (rid, param);
+
+CREATE TABLE IF NOT EXISTS idx_uri (
+    rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL, value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_uri_lookup ON idx_uri (param, value);
+CREATE INDEX IF NOT EXISTS idx_uri_rid ON idx_uri (rid, param);
+
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+INDEX_TABLES = (
+    "idx_token",
+    "idx_string",
+    "idx_date",
+    "idx_number",
+    "idx_quantity",
+    "idx_reference",
+    "idx_uri",
+)
+
+
+def connect(path: str, synchronous: str) -> sqlite3.Connection:
+    """Open a connection with the pragmas every connection needs."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={_synchronous(synchronous)}")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA mmap_size=268435456")
+    return conn
+
+
+def _synchronous(value: str) -> str:
+    upper = value.upper()
+    if upper not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"invalid SQLite synchronous setting {value!r}")
+    return upper
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Create the schema when missing."""
+    conn.executescript(DDL)
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )

@@ -1,0 +1,170 @@
+"""Reads and writes on one SQLite connection; the store decides locking and commits."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from fhir_server.core.ports import (
+    HistoryQuery,
+    Method,
+    OutboxEvent,
+    Page,
+    StoredVersion,
+    VersionWrite,
+)
+from fhir_server.errors import VersionConflict
+from fhir_server.model.instant import from_micros, to_micros
+from fhir_server.search.ir import Query
+from fhir_server.storage.sqlite.compile import compile_count, compile_query
+from fhir_server.storage.sqlite.includes import fetch_includes
+from fhir_server.storage.sqlite.rows import delete_index, insert_index
+from fhir_server.storage.sqlite.schema import INDEX_TABLES
+from fhir_server.storage.sqlite.versions import to_version
+
+_COLUMNS = "r.type, r.id, r.version_id, r.last_updated, r.method, r.content"
+
+
+class SqliteSession:
+    """The port's operations on one connection, without transaction control."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def read(self, resource_type: str, id: str) -> StoredVersion | None:
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM resources r WHERE r.type = ? AND r.id = ?",
+            (resource_type, id),
+        ).fetchone()
+        return None if row is None else to_version(row)
+
+    def vread(self, resource_type: str, id: str, version_id: int) -> StoredVersion | None:
+        row = self.conn.execute(
+            "SELECT type, id, version_id, last_updated, method, content FROM history"
+            " WHERE type = ? AND id = ? AND version_id = ?",
+            (resource_type, id, version_id),
+        ).fetchone()
+        return None if row is None else to_version(row)
+
+    def apply(self, writes: Sequence[VersionWrite]) -> None:
+        for write in writes:
+            self._apply_one(write)
+
+    def _apply_one(self, w: VersionWrite) -> None:
+        row = self.conn.execute(
+            "SELECT rid, version_id FROM resources WHERE type = ? AND id = ?",
+            (w.resource_type, w.id),
+        ).fetchone()
+        current = 0 if row is None else int(row[1])
+        if current != w.expected_version:
+            raise VersionConflict(
+                f"{w.resource_type}/{w.id} is at version {current}, not {w.expected_version}",
+                code="version-conflict",
+            )
+        stamp = to_micros(w.last_updated)
+        deleted = 1 if w.content is None else 0
+        if row is None:
+            rid = self._insert(w, stamp, deleted)
+        else:
+            rid = int(row[0])
+            self.conn.execute(
+                "UPDATE resources SET version_id = ?, last_updated = ?, method = ?, deleted = ?,"
+                " content = ? WHERE rid = ?",
+                (w.version_id, stamp, w.method, deleted, w.content, rid),
+            )
+            delete_index(self.conn, rid, INDEX_TABLES)
+        if w.content is not None:
+            insert_index(self.conn, rid, w.index)
+        self._append_history(w, stamp)
+
+    def _insert(self, w: VersionWrite, stamp: int, deleted: int) -> int:
+        cursor = self.conn.execute(
+            "INSERT INTO resources (type, id, version_id, last_updated, created, method, deleted,"
+            " content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (w.resource_type, w.id, w.version_id, stamp, stamp, w.method, deleted, w.content),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def _append_history(self, w: VersionWrite, stamp: int) -> None:
+        self.conn.execute(
+            "INSERT INTO history (type, id, version_id, last_updated, method, content)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (w.resource_type, w.id, w.version_id, stamp, w.method, w.content),
+        )
+        self.conn.execute(
+            "INSERT INTO outbox (type, id, version_id, method, recorded) VALUES (?, ?, ?, ?, ?)",
+            (w.resource_type, w.id, w.version_id, w.method, stamp),
+        )
+
+    def search(self, query: Query) -> Page:
+        sql = compile_query(query, f"r.rid, {_COLUMNS}")
+        rows = self.conn.execute(sql.text, sql.params).fetchall()
+        entries = [to_version(row[1:]) for row in rows]
+        total: int | None = None
+        if query.total != "none":
+            if query.offset == 0 and len(rows) < query.count:
+                total = len(rows)
+            else:
+                count = compile_count(query)
+                total = int(self.conn.execute(count.text, count.params).fetchone()[0])
+        included = fetch_includes(self.conn, query, [int(row[0]) for row in rows], entries)
+        return Page(entries, total, included)
+
+    def explain(self, query: Query) -> str:
+        sql = compile_query(query, _COLUMNS)
+        plan = self.conn.execute(f"EXPLAIN QUERY PLAN {sql.text}", sql.params).fetchall()
+        steps = "\n".join(str(step[-1]) for step in plan)
+        return f"{sql.text}\n-- params: {sql.params!r}\n-- plan:\n{steps}"
+
+    def history(self, query: HistoryQuery) -> Page:
+        where, params = _history_where(query)
+        rows = self.conn.execute(
+            "SELECT type, id, version_id, last_updated, method, content FROM history h"
+            f" WHERE {where} ORDER BY h.seq DESC LIMIT ? OFFSET ?",
+            (*params, query.count, query.offset),
+        ).fetchall()
+        total = self.conn.execute(f"SELECT count(*) FROM history h WHERE {where}", params)
+        return Page([to_version(row) for row in rows], int(total.fetchone()[0]))
+
+    def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
+        rows = self.conn.execute(
+            "SELECT seq, type, id, version_id, method, recorded FROM outbox WHERE seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (seq, limit),
+        ).fetchall()
+        return [
+            OutboxEvent(int(s), str(t), str(i), int(v), _method(m), from_micros(int(rec)))
+            for s, t, i, v, m, rec in rows
+        ]
+
+
+def _method(value: object) -> Method:
+    if value in ("POST", "PUT", "PATCH", "DELETE"):
+        return value
+    raise ValueError(f"unknown method {value!r}")
+
+
+def _history_where(query: HistoryQuery) -> tuple[str, tuple[object, ...]]:
+    parts: list[str] = ["1"]
+    params: list[object] = []
+    if query.resource_type is not None:
+        parts.append("h.type = ?")
+        params.append(query.resource_type)
+    if query.id is not None:
+        parts.append("h.id = ?")
+        params.append(query.id)
+    if query.since is not None:
+        parts.append("h.last_updated >= ?")
+        params.append(to_micros(query.since))
+    if query.until is not None:
+        parts.append("h.last_updated <= ?")
+        params.append(to_micros(query.until))
+    if query.at is not None:
+        scope = " AND ".join(p.replace("h.", "g.") for p in parts)
+        parts.append(
+            "h.seq IN (SELECT MAX(g.seq) FROM history g WHERE g.last_updated <= ?"
+            f" AND {scope} GROUP BY g.type, g.id)"
+        )
+        params = [*params, to_micros(query.at), *params]
+    return " AND ".join(parts), tuple(params)

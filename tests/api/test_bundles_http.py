@@ -1,0 +1,103 @@
+"""Batch and transaction Bundles over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.factories import observation, patient
+
+
+def _tx(entries: list[dict[str, Any]], kind: str = "transaction") -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": kind, "entry": entries}
+
+
+def test_transaction_resolves_urn_uuid_references(client: TestClient) -> None:
+    bundle = _tx(
+        [
+            {
+                "fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
+                "resource": patient(),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "fullUrl": "urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059",
+                "resource": observation(subject="urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"),
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ]
+    )
+    r = client.post("/fhir", json=bundle)
+    assert r.status_code == 200
+    out = r.json()
+    assert out["type"] == "transaction-response"
+    statuses = [e["response"]["status"] for e in out["entry"]]
+    assert statuses == ["201 Created", "201 Created"]
+    patient_id = out["entry"][0]["resource"]["id"]
+    obs = out["entry"][1]["resource"]
+    assert obs["subject"]["reference"] == f"Patient/{patient_id}"
+    assert client.get(f"/fhir/Observation/{obs['id']}").status_code == 200
+
+
+def test_failing_transaction_leaves_nothing_and_names_the_entry(client: TestClient) -> None:
+    bundle = _tx(
+        [
+            {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {
+                "resource": {**observation(), "status": "not-a-status"},
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ]
+    )
+    r = client.post("/fhir", json=bundle)
+    assert r.status_code == 400
+    assert "Bundle.entry[1]" in r.json()["issue"][0]["diagnostics"]
+    assert client.get("/fhir/_history").json()["total"] == 0
+
+
+def test_transaction_conditional_create_and_reference(client: TestClient) -> None:
+    client.post("/fhir/Patient", json=patient(identifier="MRN-7"))
+    bundle = _tx(
+        [
+            {
+                "fullUrl": "urn:uuid:aaaaaaaa-0000-4000-8000-000000000001",
+                "resource": patient(identifier="MRN-7"),
+                "request": {
+                    "method": "POST",
+                    "url": "Patient",
+                    "ifNoneExist": "identifier=urn:mrn|MRN-7",
+                },
+            },
+            {
+                "resource": observation(subject="Patient?identifier=urn:mrn|MRN-7"),
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ]
+    )
+    out = client.post("/fhir", json=bundle).json()
+    assert out["entry"][0]["response"]["status"] == "200 OK"
+    existing = out["entry"][0]["resource"]["id"]
+    assert out["entry"][1]["resource"]["subject"]["reference"] == f"Patient/{existing}"
+    assert client.get("/fhir/Patient/_history").json()["total"] == 1
+
+
+def test_batch_entries_fail_independently(client: TestClient) -> None:
+    bundle = _tx(
+        [
+            {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {"request": {"method": "GET", "url": "Patient/does-not-exist"}},
+            {
+                "resource": {"resourceType": "Patient", "gender": 5},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+        ],
+        kind="batch",
+    )
+    out = client.post("/fhir", json=bundle).json()
+    assert out["type"] == "batch-response"
+    statuses = [e["response"]["status"] for e in out["entry"]]
+    assert statuses[0] == "201 Created"
+    assert statuses[1].startswith("404")
+    assert statuses[2].startswith("400")
+    assert out["entry"][1]["response"]["outcome"]["resourceType"] == "OperationOutcome"

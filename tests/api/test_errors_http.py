@@ -1,0 +1,85 @@
+"""Every error is an OperationOutcome with the right status, and bad input changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import patient
+
+
+def _outcome(response_json: dict[str, object]) -> None:
+    assert response_json["resourceType"] == "OperationOutcome"
+
+
+def test_malformed_json_is_400(client: TestClient) -> None:
+    r = client.post(
+        "/fhir/Patient", content=b"{not json", headers={"Content-Type": "application/fhir+json"}
+    )
+    assert r.status_code == 400
+    _outcome(r.json())
+
+
+def test_invalid_resource_lists_every_issue_with_location(client: TestClient) -> None:
+    bad = {**patient(), "gender": "robot", "birthDate": "1970-13-45", "unknownField": 1}
+    r = client.post("/fhir/Patient", json=bad)
+    assert r.status_code == 400
+    issues = r.json()["issue"]
+    locations = {loc for issue in issues for loc in issue.get("expression", [])}
+    assert {"Patient.gender", "Patient.birthDate"} <= locations
+    assert len(issues) >= 3
+    history = client.get("/fhir/Patient/_history").json()
+    assert history["total"] == 0
+
+
+def test_resource_type_mismatch_is_400(client: TestClient) -> None:
+    r = client.post("/fhir/Observation", json=patient())
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/fhir/NotAType", "/fhir/NotAType/1", "/fhir/Patient/nope"])
+def test_unknown_type_or_id_is_404(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 404
+    _outcome(r.json())
+
+
+def test_wrong_method_is_405(client: TestClient) -> None:
+    r = client.delete("/fhir/metadata")
+    assert r.status_code == 405
+    _outcome(r.json())
+
+
+def test_oversized_body_is_413(client: TestClient) -> None:
+    huge = {**patient(), "name": [{"family": "x" * 300_000}]}
+    r = client.post("/fhir/Patient", json=huge)
+    assert r.status_code == 413
+    _outcome(r.json())
+
+
+def test_xml_is_406_and_415(client: TestClient) -> None:
+    assert (
+        client.get("/fhir/metadata", headers={"Accept": "application/fhir+xml"}).status_code == 406
+    )
+    assert client.get("/fhir/metadata?_format=xml").status_code == 406
+    r = client.post(
+        "/fhir/Patient", content=b"<Patient/>", headers={"Content-Type": "application/fhir+xml"}
+    )
+    assert r.status_code == 415
+    _outcome(r.json())
+
+
+def test_injection_values_are_plain_data(client: TestClient) -> None:
+    for value in ['{"$gt": ""}', "'; DROP TABLE resources; --"]:
+        r = client.get("/fhir/Patient", params={"_id": value})
+        assert r.status_code == 200
+        assert r.json()["total"] == 0
+    created = client.post("/fhir/Patient", json=patient(family="'; DROP TABLE resources; --"))
+    assert created.status_code == 201
+    assert client.get(f"/fhir/Patient/{created.json()['id']}").status_code == 200
+
+
+def test_wrong_method_on_history_version_is_405(client: TestClient) -> None:
+    r = client.post("/fhir/Patient/1/_history/1", json={})
+    assert r.status_code == 405
+    _outcome(r.json())

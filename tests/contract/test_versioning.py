@@ -1,0 +1,119 @@
+"""Versions, optimistic concurrency and atomicity of the storage port, on every backend."""
+
+from __future__ import annotations
+
+import threading
+
+import orjson
+import pytest
+
+from fhir_server.core.ports import HistoryQuery, ResourceStore, VersionWrite
+from fhir_server.core.resources import ResourceService
+from fhir_server.errors import Gone, NotFound, PreconditionFailed, VersionConflict
+from fhir_server.model.instant import now
+from tests.factories import observation, patient
+
+
+def _write(type_: str, id_: str, version: int, expected: int) -> VersionWrite:
+    body = orjson.dumps({"resourceType": type_, "id": id_})
+    return VersionWrite(type_, id_, version, now(), "PUT", body, expected)
+
+
+def test_write_with_stale_expected_version_conflicts_and_writes_nothing(
+    store: ResourceStore,
+) -> None:
+    store.write([_write("Patient", "a", 1, 0)])
+    with pytest.raises(VersionConflict):
+        store.write([_write("Patient", "a", 2, 0)])
+    current = store.read("Patient", "a")
+    assert current is not None
+    assert current.version_id == 1
+    assert store.history(HistoryQuery("Patient", "a")).total == 1
+
+
+def test_failed_multi_write_leaves_nothing_behind(store: ResourceStore) -> None:
+    store.write([_write("Patient", "a", 1, 0)])
+    with pytest.raises(VersionConflict):
+        store.write([_write("Patient", "b", 1, 0), _write("Patient", "a", 2, 7)])
+    assert store.read("Patient", "b") is None
+    assert store.outbox_after(0, 10)[-1].id == "a"
+
+
+def test_transaction_rolls_back_on_error(store: ResourceStore) -> None:
+    class Boom(Exception):
+        pass
+
+    seen_inside: list[bool] = []
+
+    def failing_unit() -> None:
+        with store.transaction() as tx:
+            tx.write([_write("Patient", "x", 1, 0)])
+            seen_inside.append(tx.read("Patient", "x") is not None)
+            raise Boom
+
+    with pytest.raises(Boom):
+        failing_unit()
+    assert seen_inside == [True]
+    assert store.read("Patient", "x") is None
+    assert store.outbox_after(0, 10) == []
+
+
+def test_each_version_appends_one_outbox_event(service: ResourceService) -> None:
+    created = service.create(patient(), "Patient").version
+    service.update({**patient(family="Jones"), "id": created.id}, "Patient", created.id)
+    service.delete("Patient", created.id)
+    events = service.store.outbox_after(0, 10)
+    assert [(e.id, e.version_id, e.method) for e in events] == [
+        (created.id, 1, "POST"),
+        (created.id, 2, "PUT"),
+        (created.id, 3, "DELETE"),
+    ]
+
+
+def test_read_vread_and_delete_semantics(service: ResourceService) -> None:
+    created = service.create(observation(), "Observation").version
+    assert service.read("Observation", created.id).resource()["meta"]["versionId"] == "1"
+    service.update(
+        {**observation(value=80), "id": created.id}, "Observation", created.id, if_match=1
+    )
+    assert service.vread("Observation", created.id, "1").resource()["valueQuantity"]["value"] == 72
+    assert service.delete("Observation", created.id) is not None
+    with pytest.raises(Gone):
+        service.read("Observation", created.id)
+    with pytest.raises(Gone):
+        service.vread("Observation", created.id, "3")
+    assert service.delete("Observation", created.id) is None
+    with pytest.raises(NotFound):
+        service.read("Observation", "never-existed")
+
+
+def test_update_as_create_then_recreate_after_delete(service: ResourceService) -> None:
+    first = service.update({**patient(), "id": "client-id"}, "Patient", "client-id")
+    assert first.created
+    service.delete("Patient", "client-id")
+    again = service.update({**patient(), "id": "client-id"}, "Patient", "client-id")
+    assert again.created
+    assert again.version.version_id == 3
+
+
+def test_exactly_one_of_two_racing_if_match_updates_wins(service: ResourceService) -> None:
+    created = service.create(patient(), "Patient").version
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def attempt(family: str) -> None:
+        barrier.wait()
+        try:
+            body = {**patient(family=family), "id": created.id}
+            service.update(body, "Patient", created.id, if_match=1)
+            outcomes.append("won")
+        except PreconditionFailed:
+            outcomes.append("412")
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["412", "won"]
+    assert service.read("Patient", created.id).version_id == 2
