@@ -55,9 +55,7 @@ from fhir_server.storage.mongo.ranges import (
 Filter = dict[str, Any]
 
 INDEX: Final = "_index."
-"""Path prefix of the index sub-document (components of a composite use "")."""
-
-MATCH_NOTHING: Final[Filter] = {"_id": {"$in": []}}
+"""Path prefix of the index sub-document."""
 
 _Value: TypeAlias = (
     "TokenMatch | TokenText | DateMatch | NumberMatch | QuantityMatch | StringMatch"
@@ -95,13 +93,12 @@ def compile_query(query: Query, resolver: Resolver | None = None) -> Filter:
     return all_of(base, compile_term(query.where, resolver))
 
 
-def compile_term(term: Term, resolver: Resolver | None = None, *, prefix: str = INDEX) -> Filter:
+def compile_term(term: Term, resolver: Resolver | None = None) -> Filter:
     """One IR term as a MongoDB filter document.
 
     Args:
         term: the IR node.
         resolver: runs inner queries of ``Chain`` and ``Has``; required only for those.
-        prefix: path of the index sub-document ("" inside a composite entry).
 
     Raises:
         UnsupportedParameter: a chain or ``_has`` without a resolver.
@@ -110,40 +107,43 @@ def compile_term(term: Term, resolver: Resolver | None = None, *, prefix: str = 
     match term:
         case AnyOf(terms=terms):
             if not terms:
-                return MATCH_NOTHING
-            branches = [compile_term(t, resolver, prefix=prefix) for t in terms]
+                return _nothing()
+            branches = [compile_term(t, resolver) for t in terms]
             return branches[0] if len(branches) == 1 else {"$or": branches}
         case AllOf(terms=terms):
-            return all_of(*(compile_term(t, resolver, prefix=prefix) for t in terms))
+            return all_of(*(compile_term(t, resolver) for t in terms))
         case Not(term=inner):
-            return {"$nor": [compile_term(inner, resolver, prefix=prefix)]}
-        case Chain(param=param, target_type=target, where=where):
-            ids = _needed(resolver).referenced_ids(target, where)
-            return _elem(prefix, "reference", param, {"type": target, "id": {"$in": ids}})
-        case Has(source_type=source, param=param, where=where):
-            return {"_id": {"$in": _needed(resolver).referring_ids(source, param, where)}}
+            return {"$nor": [compile_term(inner, resolver)]}
+        case Chain() | Has():
+            return _joined(term, _needed(resolver))
         case Composite():
-            return _composite(term, prefix)
+            return _composite(term)
         case Missing(param=param, missing=missing):
-            return _missing(param, missing, prefix)
-        case TokenMatch(param="_id", code=code) if prefix == INDEX:
+            return _missing(param, missing)
+        case TokenMatch(param="_id", code=code):
             return {} if code is None else {"_id": code}
-        case DateMatch(param="_lastUpdated", cmp=cmp, low=low, high=high) if prefix == INDEX:
+        case DateMatch(param="_lastUpdated", cmp=cmp, low=low, high=high):
             return point_condition(cmp, "ts", to_micros(low), to_micros(high))
-        case (
-            TokenMatch()
-            | TokenText()
-            | DateMatch()
-            | NumberMatch()
-            | QuantityMatch()
-            | StringMatch()
-            | UriMatch()
-            | RefMatch()
-        ):
-            kind, cond = _value(term)
-            return _elem(prefix, kind, term.param, cond)
+        case TokenMatch() | TokenText() | DateMatch() | NumberMatch():
+            return _entry(term)
+        case QuantityMatch() | StringMatch() | UriMatch() | RefMatch():
+            return _entry(term)
         case _:
             assert_never(term)
+
+
+def _joined(term: Chain | Has, resolver: Resolver) -> Filter:
+    """A chain matches references to the inner ids; ``_has`` matches the referred ids."""
+    if isinstance(term, Has):
+        return {"_id": {"$in": resolver.referring_ids(term.source_type, term.param, term.where)}}
+    ids = resolver.referenced_ids(term.target_type, term.where)
+    cond = {"type": term.target_type, "id": {"$in": ids}}
+    return _elem(INDEX + "reference", term.param, cond)
+
+
+def _entry(term: _Value) -> Filter:
+    kind, cond = _value(term)
+    return _elem(INDEX + kind, term.param, cond)
 
 
 def _value(term: _Value) -> tuple[str, Filter]:
@@ -172,8 +172,13 @@ def _value(term: _Value) -> tuple[str, Filter]:
             assert_never(term)
 
 
-def _elem(prefix: str, kind: str, param: str, cond: Filter) -> Filter:
-    return {prefix + kind: {"$elemMatch": all_of({"p": param}, cond)}}
+def _elem(path: str, param: str, cond: Filter) -> Filter:
+    """``param`` and ``cond`` on one entry of the index array at ``path``."""
+    return {path: {"$elemMatch": all_of({"p": param}, cond)}}
+
+
+def _nothing() -> Filter:
+    return {"_id": {"$in": []}}
 
 
 def _present(**fields: str | None) -> Filter:
@@ -217,7 +222,7 @@ def _uri(value: str, mode: str) -> Filter:
     return {"v": value}
 
 
-def _composite(term: Composite, prefix: str) -> Filter:
+def _composite(term: Composite) -> Filter:
     """Every component on one composite entry; component i is indexed as ``<param>$<i>``."""
     parts = []
     for position, component in enumerate(term.components):
@@ -225,12 +230,12 @@ def _composite(term: Composite, prefix: str) -> Filter:
             raise TypeError("composite components must be simple values")
         indexed = replace(component, param=component_param(term.param, position))
         kind, cond = _value(indexed)
-        parts.append(_elem("", kind, indexed.param, cond))
-    return _elem(prefix, "composite", term.param, all_of(*parts))
+        parts.append(_elem(kind, indexed.param, cond))
+    return _elem(INDEX + "composite", term.param, all_of(*parts))
 
 
-def _missing(param: str, missing: bool, prefix: str) -> Filter:
-    if prefix == INDEX and param in ("_id", "_lastUpdated"):
-        return MATCH_NOTHING if missing else {}
-    present = [{f"{prefix}{kind}.p": param} for kind in KINDS]
+def _missing(param: str, missing: bool) -> Filter:
+    if param in ("_id", "_lastUpdated"):
+        return _nothing() if missing else {}
+    present = [{f"{INDEX}{kind}.p": param} for kind in KINDS]
     return {"$nor": present} if missing else {"$or": present}
