@@ -221,6 +221,16 @@ def test_indexes_are_created_idempotently(mongo: Any) -> None:
     assert {"ts_id", "token", "reference", "date", "string", "quantity", "uri"} <= resources
 
 
+def test_a_type_first_written_in_a_unit_gets_its_indexes_after_commit(mongo: Any) -> None:
+    store, db = mongo
+    with store.transaction() as tx:
+        assert tx.search(Query(("Device",))).total == 0
+        tx.write([write("Device", "d")])
+        assert tx.read("Device", "d") is not None
+    assert store.read("Device", "d") is not None
+    assert "token" in db["resources_Device"].index_information()
+
+
 def test_documents_keep_exact_bytes_and_microseconds(mongo: Any) -> None:
     store, db = mongo
     body = b'{"resourceType":"Patient",   "id":"a","z":1.50,"a":[]}'
@@ -285,6 +295,7 @@ def test_too_broad_chain_is_refused(mongo: Any, monkeypatch: pytest.MonkeyPatch)
 @needs_real_server
 def test_concurrent_units_writing_one_type_conflict(mongo: Any) -> None:
     store, _ = mongo
+    store.write([write("Patient", "seed")])
     with store.transaction() as first:
         assert ids(store, TokenMatch("_id", None, "x")) == []
         first.write([write("Patient", "x")])

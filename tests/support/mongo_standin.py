@@ -43,7 +43,7 @@ class StandinClient:
     """A mongomock client with sessions and snapshot/restore transactions (test double)."""
 
     def __init__(self, *, replica_set: bool = True) -> None:
-        self._mock = mongomock.MongoClient(tz_aware=True)
+        self._mock: Any = mongomock.MongoClient(tz_aware=True)
         self._replica_set = replica_set
         self.lock = threading.RLock()
 

@@ -2,8 +2,8 @@
 
 The shared collections get theirs at startup (``ensure_indexes``); a ``resources_<Type>``
 collection gets its own the first time a process writes that type
-(``ensure_resource_indexes``), outside any transaction, which also creates the collection
-and its ``lock:<Type>`` counter before a transaction needs them.
+(``ensure_resource_indexes``): before a plain write's transaction, or after the commit of
+a ``transaction()`` unit (see ``store``). Both run outside any transaction.
 
 Per resource collection::
 
@@ -40,7 +40,6 @@ from fhir_server.storage.mongo.documents import (
     SEQ_COUNTER,
     Doc,
     collection_name,
-    lock_id,
 )
 
 RESOURCE_INDEXES: Final = (
@@ -90,17 +89,12 @@ OUTBOX_INDEXES: Final = (IndexModel([("seq", ASCENDING)], name="seq", unique=Tru
 
 
 def ensure_indexes(db: Database[Doc]) -> None:
-    """Create the shared collections' indexes and the sequence counter, if missing."""
+    """Create the shared collections, their indexes and the sequence counter, if missing."""
     db[HISTORY].create_indexes(list(HISTORY_INDEXES))
     db[OUTBOX].create_indexes(list(OUTBOX_INDEXES))
-    _seed(db, SEQ_COUNTER, "value")
+    db[COUNTERS].update_one({"_id": SEQ_COUNTER}, {"$setOnInsert": {"value": 0}}, upsert=True)
 
 
 def ensure_resource_indexes(db: Database[Doc], resource_type: str) -> None:
-    """Create ``resources_<resource_type>`` with its indexes and its lock counter."""
+    """Create ``resources_<resource_type>`` and its indexes, if missing."""
     db[collection_name(resource_type)].create_indexes(list(RESOURCE_INDEXES))
-    _seed(db, lock_id(resource_type), "n")
-
-
-def _seed(db: Database[Doc], counter: str, field: str) -> None:
-    db[COUNTERS].update_one({"_id": counter}, {"$setOnInsert": {field: 0}}, upsert=True)

@@ -12,6 +12,12 @@ enough for development: ``mongod --replSet rs0`` then ``rs.initiate()`` in mongo
 writes (snapshot read concern), and it commits on exit or aborts on an exception. A bound
 store belongs to one thread (PyMongo sessions are not thread-safe) and must finish within
 MongoDB's transaction lifetime limit (``transactionLifetimeLimitSeconds``, 60 s by default).
+
+Collections: a plain ``write`` creates a type's collection and indexes first, outside its
+transaction. A unit must not do that: a collection created outside while the unit's
+snapshot is open makes the unit fail (SnapshotUnavailable). So a unit's first write of a
+never-seen type creates the collection implicitly inside the unit (MongoDB 4.4+, not in
+a cross-shard transaction), and its indexes follow after the commit.
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ class MongoResourceStore:
         """Use ``database`` through ``client``; no I/O happens until the first call.
 
         Args:
-            client: a PyMongo client (ideally created with ``tz_aware=True``).
+            client: a PyMongo client.
             database: the database name.
             session: run every operation in this session's transaction (``transaction()``
                 builds such bound stores; most callers leave it out).
@@ -76,6 +82,7 @@ class MongoResourceStore:
         self._db = client.get_database(database)
         self._session = session
         self._prepared: set[str] = set()
+        self._written: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str) -> MongoResourceStore:
@@ -89,7 +96,7 @@ class MongoResourceStore:
             database = uri_parser.parse_uri(url)["database"] or DEFAULT_DATABASE
             client: MongoClient[Doc] = MongoClient(url, tz_aware=True, appname="fhir-server")
         except ConfigurationError as exc:
-            raise ValueError("invalid MongoDB URL (see the PyMongo error above)") from exc
+            raise ValueError(f"invalid MongoDB URL: {exc}") from exc
         store = cls(client, database)
         try:
             store.prepare()
@@ -138,16 +145,18 @@ class MongoResourceStore:
         """
         if not writes:
             return
-        self._prepare_types({w.resource_type for w in writes})
-        with translated():
-            if self._session is not None:
+        resource_types = {w.resource_type for w in writes}
+        if self._session is not None:
+            with translated():
                 apply_writes(self._db, self._session, writes, check_first=True)
-                return
-            with self._client.start_session() as session:
-                session.with_transaction(
-                    lambda s: apply_writes(self._db, s, writes, check_first=False),
-                    **TRANSACTION_OPTIONS,
-                )
+            self._written |= resource_types
+            return
+        self._prepare_types(resource_types)
+        with translated(), self._client.start_session() as session:
+            session.with_transaction(
+                lambda s: apply_writes(self._db, s, writes, check_first=False),
+                **TRANSACTION_OPTIONS,
+            )
 
     def search(self, query: Query) -> Page:
         """Current, non-deleted resources matching ``query``, one page of them."""
@@ -172,10 +181,11 @@ class MongoResourceStore:
             return
         with translated():
             session = self._client.start_session()
+        unit = self._bound(session)
         try:
             with translated():
                 session.start_transaction(**TRANSACTION_OPTIONS)
-            yield self._bound(session)
+            yield unit
         except BaseException:
             if session.in_transaction:
                 session.abort_transaction()
@@ -185,6 +195,7 @@ class MongoResourceStore:
                 commit(session)
         finally:
             session.end_session()
+        self._prepare_types(unit._written)
 
     def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
         """Outbox events with a sequence number above ``seq``, oldest first."""

@@ -7,7 +7,7 @@ of ``VersionWrite``:
    existing id fails with a duplicate key; updates ``$set`` the document whose ``_id`` *and*
    ``version_id`` match (keeping ``created``), so zero matches means someone else wrote
    first. Both are a ``VersionConflict`` and the transaction aborts: nothing is written.
-2. ``counters``: ``lock:<Type>`` is incremented for every type written. Two transactions
+2. ``counters``: ``lock:<Type>`` is upserted/incremented per type written. Two transactions
    that write the same type thus always write the same document, and MongoDB's snapshot
    isolation aborts the later one with a write conflict. That makes a conditional
    create/update (search, then write, in one ``transaction()``) serializable: a concurrent
@@ -103,8 +103,9 @@ def _reserve(
     counters: Collection[Doc], session: ClientSession, resource_types: list[str], count: int
 ) -> int:
     """Touch the types' locks and reserve ``count`` sequence numbers; the first one."""
-    locks = [lock_id(t) for t in resource_types]
-    counters.update_many({"_id": {"$in": locks}}, {"$inc": {"n": 1}}, session=session)
+    for resource_type in resource_types:
+        lock = {"_id": lock_id(resource_type)}
+        counters.update_one(lock, {"$inc": {"n": 1}}, upsert=True, session=session)
     reserved = counters.find_one_and_update(
         {"_id": SEQ_COUNTER},
         {"$inc": {"value": count}},
