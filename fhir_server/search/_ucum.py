@@ -124,6 +124,8 @@ class CanonicalUnit:
 @cache
 def canonical_unit(code: str) -> CanonicalUnit | None:
     """The canonical form of the UCUM ``code``, or None when it is not understood."""
+    if not code:
+        return None
     if code in _AFFINE:
         factor, offset = _AFFINE[code]
         return CanonicalUnit("K", factor, offset)

@@ -114,10 +114,12 @@ class _Parser:
         types = self._types(requested, params)
         terms: list[Term] = []
         for name, value in params:
+            if not value:
+                continue  # a parameter with an empty value is ignored
             try:
                 if name.split(":", 1)[0] in _RESULT_PARAMETERS:
                     self._result(name, value, types)
-                elif value:
+                else:
                     term = self._filter(name, value, types)
                     if term is not None:
                         terms.append(term)

@@ -94,6 +94,25 @@ def point_sql(cmp: Cmp, col: str, ql: object, qh: object) -> Sql:
             assert_never(cmp)
 
 
+def value_sql(cmp: Cmp, col: str, value: float, ql: float, qh: float) -> Sql:
+    """Compare a number column with a search value and its precision range (search/_ranges.py)."""
+    match cmp:
+        case Cmp.EQ | Cmp.AP:
+            return Sql(f"({col} >= ? AND {col} < ?)", (ql, qh))
+        case Cmp.NE:
+            return Sql(f"NOT ({col} >= ? AND {col} < ?)", (ql, qh))
+        case Cmp.GT | Cmp.SA:
+            return Sql(f"{col} > ?", (value,))
+        case Cmp.LT | Cmp.EB:
+            return Sql(f"{col} < ?", (value,))
+        case Cmp.GE:
+            return Sql(f"{col} >= ?", (value,))
+        case Cmp.LE:
+            return Sql(f"{col} <= ?", (value,))
+        case _:
+            assert_never(cmp)
+
+
 def _leaf(term: Leaf, a: str) -> tuple[str, Sql]:
     """The index table of a leaf and its condition on rows aliased ``a``."""
     match term:
@@ -111,8 +130,8 @@ def _leaf(term: Leaf, a: str) -> tuple[str, Sql]:
         case DateMatch(cmp=cmp, low=low, high=high):
             ql, qh = to_epoch_seconds(low), to_epoch_seconds(high)
             return "idx_date", range_sql(cmp, f"{a}.low", f"{a}.high", ql, qh)
-        case NumberMatch(cmp=cmp, low=low, high=high):
-            return "idx_number", point_sql(cmp, f"{a}.value", float(low), float(high))
+        case NumberMatch(cmp=cmp, value=value, low=low, high=high):
+            return "idx_number", value_sql(cmp, f"{a}.value", float(value), float(low), float(high))
         case QuantityMatch():
             return "idx_quantity", _quantity(a, term)
         case UriMatch(value=value, mode=mode):
@@ -132,7 +151,8 @@ def _string(a: str, value: str, mode: str) -> Sql:
 
 
 def _quantity(a: str, term: QuantityMatch) -> Sql:
-    parts = [point_sql(term.cmp, f"{a}.value", float(term.low), float(term.high))]
+    v, ql, qh = float(term.value), float(term.low), float(term.high)
+    parts = [value_sql(term.cmp, f"{a}.value", v, ql, qh)]
     if term.code is not None:
         parts.append(Sql(f"{a}.code = ?", (term.code,)))
     if term.system is not None:
@@ -142,7 +162,7 @@ def _quantity(a: str, term: QuantityMatch) -> Sql:
         return plain
     canonical = Sql.all(
         [
-            point_sql(term.cmp, f"{a}.canonical_value", float(term.low), float(term.high)),
+            value_sql(term.cmp, f"{a}.canonical_value", v, ql, qh),
             Sql(f"{a}.canonical_code = ?", (term.code,)),
         ]
     )
