@@ -1,0 +1,1 @@
+"""Libra smart scale -> FHIR, as a fhir-server mapper plugin."""

@@ -1,0 +1,83 @@
+"""HL7 v2 TS/DTM values as FHIR ``date``, ``dateTime`` and ``instant``.
+
+``YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]`` (v2.5.1 2A.3.22). FHIR requires an
+offset as soon as a time is given, so a value without one takes the offset the message
+header (MSH-7) declares, else the configured default zone; precision is kept (a value to
+the minute gets ``:00`` seconds, the least FHIR accepts).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+from fhir_server.ingest.spec import MappingError, SegmentLocation
+
+_TS = re.compile(
+    r"^(?P<y>\d{4})(?P<mo>\d{2})?(?P<d>\d{2})?(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
+    r"(?P<f>\.\d{1,4})?(?P<z>[+-]\d{4})?$"
+)
+
+
+def _invalid(value: str, where: SegmentLocation) -> MappingError:
+    return MappingError(f"{value!r} is not an HL7 timestamp", code="invalid-value", location=where)
+
+
+def offset_of(value: str) -> tzinfo | None:
+    """The UTC offset a timestamp declares, if any."""
+    match = _TS.match(value.strip())
+    if match is None or match["z"] is None:
+        return None
+    z = match["z"]
+    minutes = int(z[1:3]) * 60 + int(z[3:5])
+    return timezone(timedelta(minutes=-minutes if z[0] == "-" else minutes))
+
+
+def to_date(value: str, where: SegmentLocation) -> str:
+    """A TS as a FHIR ``date`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``)."""
+    match = _TS.match(value.strip())
+    if match is None:
+        raise _invalid(value, where)
+    y, mo, d = match["y"], match["mo"], match["d"]
+    try:
+        datetime(int(y), int(mo or 1), int(d or 1))
+    except ValueError as exc:
+        raise _invalid(value, where) from exc
+    return "-".join(p for p in (y, mo, d) if p)
+
+
+def to_datetime(value: str, where: SegmentLocation, default: tzinfo) -> str:
+    """A TS as a FHIR ``dateTime``; an offset is added when the value has a time.
+
+    Args:
+        value: the HL7 timestamp.
+        where: its location, for errors.
+        default: the zone of a timestamp that declares no offset.
+    """
+    match = _TS.match(value.strip())
+    if match is None:
+        raise _invalid(value, where)
+    if match["h"] is None:
+        return to_date(value, where)
+    fraction = match["f"] or ""
+    try:
+        local = datetime(
+            int(match["y"]),
+            int(match["mo"] or 1),
+            int(match["d"] or 1),
+            int(match["h"]),
+            int(match["mi"] or 0),
+            int(match["s"] or 0),
+        )
+    except ValueError as exc:
+        raise _invalid(value, where) from exc
+    zone = offset_of(value) or default
+    aware = local.replace(tzinfo=zone)
+    text = aware.isoformat(timespec="seconds")
+    return text[:19] + fraction + text[19:]
+
+
+def zone(name: str) -> tzinfo:
+    """The tzinfo of an IANA zone name."""
+    return ZoneInfo(name)
