@@ -26,6 +26,14 @@ def app_context(request: Request) -> AppContext:
     return context
 
 
+def service_for(request: Request) -> ResourceService:
+    """The resource service every FHIR interaction of this request goes through.
+
+    This is the one seam where the access policy binds the caller to the service.
+    """
+    return app_context(request).service
+
+
 def fhir_base(request: Request) -> str:
     """The FHIR base URL (configured, or derived from the request)."""
     configured = app_context(request).settings.base_url

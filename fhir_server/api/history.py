@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
-from fhir_server.api.context import app_context, fhir_base, is_pretty
+from fhir_server.api.context import fhir_base, is_pretty, service_for
 from fhir_server.api.paging import int_param, links, page_size, parse_instant
 from fhir_server.api.render import resource_fragment
 from fhir_server.api.responses import FhirResponse, dump
@@ -46,7 +46,7 @@ def history_response(request: Request, query: HistoryQuery) -> Response:
         count=page_size(request),
         offset=int_param(request, "_offset", 0),
     )
-    page = app_context(request).service.history(query)
+    page = service_for(request).history(query)
     base = fhir_base(request)
     path = request.url.path[request.url.path.find("/fhir") + len("/fhir") :]
     more = page.total is not None and query.offset + len(page.entries) < page.total

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
-from fhir_server.api.context import app_context, fhir_base, is_pretty
+from fhir_server.api.context import fhir_base, is_pretty, service_for
 from fhir_server.api.headers import parse_prefer
 from fhir_server.api.outcome import operation_outcome
 from fhir_server.api.paging import PAGING_PARAMS, int_param, links, parse_instant
@@ -47,7 +47,7 @@ def searchset(
     request: Request, resource_types: Sequence[str], pairs: Sequence[tuple[str, str]], path: str
 ) -> dict[str, Any]:
     """Parse, run and build a ``searchset`` Bundle."""
-    service = app_context(request).service
+    service = service_for(request)
     strict = parse_prefer(request.headers.get("prefer")).strict
     query, issues = service.parse(resource_types, search_params(pairs), strict=strict)
     params = request.query_params

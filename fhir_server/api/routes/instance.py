@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from fhir_server.api.bodies import patch_body, resource_body
-from fhir_server.api.context import app_context
+from fhir_server.api.context import service_for
 from fhir_server.api.headers import parse_if_match
 from fhir_server.api.history import history_response
 from fhir_server.api.render import version_response
@@ -21,14 +21,14 @@ router = APIRouter()
 @router.get("/{resource_type}/{id}")
 def read(resource_type: str, id: str, request: Request) -> Response:
     """Read the current version."""
-    version = app_context(request).service.read(resource_type, id)
+    version = service_for(request).read(resource_type, id)
     return version_response(version, request)
 
 
 @router.get("/{resource_type}/{id}/_history/{version_id}")
 def vread(resource_type: str, id: str, version_id: str, request: Request) -> Response:
     """Read one version."""
-    version = app_context(request).service.vread(resource_type, id, version_id)
+    version = service_for(request).vread(resource_type, id, version_id)
     return version_response(version, request)
 
 
@@ -41,7 +41,7 @@ def update(
 ) -> Response:
     """Update (or create with the client's id)."""
     if_match = parse_if_match(request.headers.get("if-match"))
-    outcome = app_context(request).service.update(body, resource_type, id, if_match=if_match)
+    outcome = service_for(request).update(body, resource_type, id, if_match=if_match)
     return write_response(request, outcome)
 
 
@@ -54,14 +54,14 @@ def patch(
 ) -> Response:
     """Apply a JSON Patch."""
     if_match = parse_if_match(request.headers.get("if-match"))
-    outcome = app_context(request).service.patch(body, resource_type, id, if_match=if_match)
+    outcome = service_for(request).patch(body, resource_type, id, if_match=if_match)
     return write_response(request, outcome)
 
 
 @router.delete("/{resource_type}/{id}")
 def delete(resource_type: str, id: str, request: Request) -> Response:
     """Logical delete: later reads give 410 Gone."""
-    deleted = app_context(request).service.delete(resource_type, id)
+    deleted = service_for(request).delete(resource_type, id)
     headers = {"ETag": f'W/"{deleted.version_id}"'} if deleted else {}
     return Response(status_code=204, headers=headers)
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from conformance.definitions import resource_types
 from fhir_server.api.bodies import resource_body
-from fhir_server.api.context import app_context, fhir_base, is_pretty
+from fhir_server.api.context import app_context, fhir_base, is_pretty, service_for
 from fhir_server.api.history import history_response
 from fhir_server.api.outcome import operation_outcome
 from fhir_server.api.render import resource_fragment
@@ -59,9 +59,9 @@ def batch_or_transaction(
     kind = body.get("type") if isinstance(body, dict) else None
     limit = context.settings.max_bundle_entries
     if kind == "transaction":
-        results = transaction(context.service, body, limit)
+        results = transaction(service_for(request), body, limit)
     elif kind == "batch":
-        results = batch(context.service, body, limit)
+        results = batch(service_for(request), body, limit)
     else:
         raise InvalidRequest("POST to the base URL takes a batch or transaction Bundle")
     bundle = {

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from fhir_server.api.bodies import patch_body, resource_body
-from fhir_server.api.context import app_context, is_pretty
+from fhir_server.api.context import app_context, is_pretty, service_for
 from fhir_server.api.headers import parse_condition, parse_if_match
 from fhir_server.api.history import history_response
 from fhir_server.api.negotiation import FORM_TYPE, media_type, read_body
@@ -68,7 +68,7 @@ def create(
     resource_type: str, request: Request, body: Annotated[Any, Depends(resource_body)]
 ) -> Response:
     """Create (conditional with If-None-Exist)."""
-    service = app_context(request).service
+    service = service_for(request)
     condition = request.headers.get("if-none-exist")
     if condition is not None:
         outcome = service.create_conditional(body, resource_type, parse_condition(condition))
@@ -84,7 +84,7 @@ def update_conditional(
     """Conditional update."""
     check_type(resource_type)
     if_match = parse_if_match(request.headers.get("if-match"))
-    service = app_context(request).service
+    service = service_for(request)
     outcome = service.update_conditional(
         body, resource_type, _condition(request), if_match=if_match
     )
@@ -95,7 +95,7 @@ def update_conditional(
 def delete_conditional(resource_type: str, request: Request) -> Response:
     """Conditional delete (single match)."""
     check_type(resource_type)
-    app_context(request).service.delete_conditional(resource_type, _condition(request))
+    service_for(request).delete_conditional(resource_type, _condition(request))
     return Response(status_code=204)
 
 
@@ -104,7 +104,7 @@ def patch_conditional(
     resource_type: str, request: Request, body: Annotated[Any, Depends(patch_body)]
 ) -> Response:
     """Conditional patch: the single match of the URL's criteria is patched."""
-    service = app_context(request).service
+    service = service_for(request)
     query, _ = service.parse([resource_type], _condition(request), strict=True)
     matches = service.search(query).entries
     if len(matches) != 1:
