@@ -139,19 +139,44 @@ def _conditional_match(
     return page.entries[0].id if page.entries else None
 
 
-def _resolver(svc: ResourceService, mapping: dict[str, str]) -> Any:
+def _resolver(svc: ResourceService, entries: list[EntryRequest], mapping: dict[str, str]) -> Any:
+    resolved: dict[str, str] = {}
+
     def resolve(reference: str) -> str | None:
         if reference in mapping:
             return mapping[reference]
         if reference.startswith(("urn:uuid:", "urn:oid:")):
             return None
         if "?" in reference and "/" not in reference.split("?", 1)[0]:
-            resource_type, _, query = reference.partition("?")
-            match = _single_match(svc, resource_type, parse_qsl(query, keep_blank_values=True))
-            return f"{resource_type}/{match.id}"
+            if reference not in resolved:
+                resolved[reference] = _conditional_reference(svc, entries, reference)
+            return resolved[reference]
         return None
 
     return resolve
+
+
+def _conditional_reference(
+    svc: ResourceService, entries: list[EntryRequest], reference: str
+) -> str:
+    """``Type?query`` to ``Type/id``: exactly one match, stored or created by this Bundle."""
+    resource_type, _, query_string = reference.partition("?")
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    query, _ = svc.parse([resource_type], pairs, strict=True)
+    found = {e.id for e in svc.search(Query(query.resource_types, query.where, count=2)).entries}
+    for entry in entries:
+        target = entry.assigned_id or (entry.id if entry.method == "PUT" else None)
+        if entry.type != resource_type or not target or entry.matched:
+            continue
+        if isinstance(entry.resource, dict) and svc.matches(
+            {**entry.resource, "id": target}, query
+        ):
+            found.add(target)
+    if len(found) != 1:
+        raise PreconditionFailed(
+            f"The conditional reference {reference} matched {len(found)} resources, not one"
+        )
+    return f"{resource_type}/{found.pop()}"
 
 
 def transaction(svc: ResourceService, bundle: Any, max_entries: int) -> list[EntryResult]:
@@ -160,7 +185,7 @@ def transaction(svc: ResourceService, bundle: Any, max_entries: int) -> list[Ent
     results: list[EntryResult | None] = [None] * len(entries)
     with svc.transaction() as tx:
         mapping = _assign_ids(tx, entries)
-        resolve = _resolver(tx, mapping)
+        resolve = _resolver(tx, entries, mapping)
         for entry in entries:
             if entry.resource is not None:
                 entry.resource = rewrite_references(entry.resource, resolve)

@@ -192,3 +192,7 @@ class SearchEngine(Protocol):
             InvalidRequest: a malformed value (always) or unknown parameter (strict).
         """
         ...
+
+    def matches(self, resource: dict[str, Any], query: Query) -> bool:
+        """Whether one resource (not yet stored) satisfies a query without chains or _has."""
+        ...

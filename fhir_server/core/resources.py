@@ -247,6 +247,10 @@ class ResourceService:
         """Parse a search through the engine."""
         return self.engine.parse(resource_types, params, strict=strict)
 
+    def matches(self, resource: dict[str, Any], query: Query) -> bool:
+        """Whether a resource that is not stored yet satisfies a parsed query."""
+        return self.engine.matches(resource, query)
+
     def history(self, query: HistoryQuery) -> Page:
         """One page of history, newest first."""
         if query.resource_type is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fhir_server.errors import Issue
+from fhir_server.errors import Issue, UnsupportedParameter
 from fhir_server.search.extract import extract
 from fhir_server.search.index import IndexEntry
 from fhir_server.search.ir import Query
+from fhir_server.search.match import matches
 from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import Registry, default_registry
 
@@ -43,6 +44,15 @@ class RegistrySearchEngine:
             max_count=self.max_count,
             strict=strict,
         )
+
+    def matches(self, resource: dict[str, Any], query: Query) -> bool:
+        """See SearchEngine.matches."""
+        if resource.get("resourceType") not in query.resource_types:
+            return False
+        try:
+            return matches(resource, query.where, self.registry)
+        except UnsupportedParameter:
+            return False
 
     def capability_params(self, resource_type: str) -> list[dict[str, str]]:
         """The CapabilityStatement ``searchParam`` list of one type."""

@@ -101,3 +101,68 @@ def test_batch_entries_fail_independently(client: TestClient) -> None:
     assert statuses[1].startswith("404")
     assert statuses[2].startswith("400")
     assert out["entry"][1]["response"]["outcome"]["resourceType"] == "OperationOutcome"
+
+
+def test_conditional_reference_resolves_to_a_resource_created_in_the_same_bundle(
+    client: TestClient,
+) -> None:
+    org = {
+        "resourceType": "Organization",
+        "identifier": [{"system": "urn:test:org", "value": "same-bundle"}],
+        "name": "Created here",
+    }
+    location = {
+        "resourceType": "Location",
+        "name": "Ward 3",
+        "managingOrganization": {"reference": "Organization?identifier=urn:test:org|same-bundle"},
+    }
+    bundle = _tx(
+        [
+            {"resource": location, "request": {"method": "POST", "url": "Location"}},
+            {
+                "resource": org,
+                "request": {
+                    "method": "POST",
+                    "url": "Organization",
+                    "ifNoneExist": "identifier=urn:test:org|same-bundle",
+                },
+            },
+        ]
+    )
+    first = client.post("/fhir", json=bundle)
+    assert first.status_code == 200, first.text
+    org_id = first.json()["entry"][1]["resource"]["id"]
+    managing = first.json()["entry"][0]["resource"]["managingOrganization"]["reference"]
+    assert managing == f"Organization/{org_id}"
+    again = client.post("/fhir", json=bundle)
+    assert again.status_code == 200
+    assert again.json()["entry"][0]["resource"]["managingOrganization"]["reference"] == managing
+    assert client.get("/fhir/Organization?identifier=urn:test:org|same-bundle").json()["total"] == 1
+
+
+def test_conditional_reference_matching_two_resources_fails_the_transaction(
+    client: TestClient,
+) -> None:
+    twins = [
+        {
+            "resource": {
+                "resourceType": "Practitioner",
+                "identifier": [{"system": "urn:test:npi", "value": "twin"}],
+            },
+            "request": {"method": "POST", "url": "Practitioner"},
+        }
+        for _ in range(2)
+    ]
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "participant": [{"individual": {"reference": "Practitioner?identifier=urn:test:npi|twin"}}],
+    }
+    bundle = _tx(
+        [*twins, {"resource": encounter, "request": {"method": "POST", "url": "Encounter"}}]
+    )
+    response = client.post("/fhir", json=bundle)
+    assert response.status_code == 412
+    assert "matched 2 resources" in response.json()["issue"][0]["diagnostics"]
+    assert client.get("/fhir/Practitioner?identifier=urn:test:npi|twin").json()["total"] == 0
