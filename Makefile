@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test check install bench clean
+.PHONY: run test check install bench bench-load clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -30,6 +30,9 @@ test: install
 
 bench: install
 	$(BIN)/python bench/rest_bench.py
+
+bench-load: install
+	$(BIN)/python bench/fhir_load_report.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

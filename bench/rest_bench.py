@@ -49,7 +49,8 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
-async def _run(base: str, n: int, concurrency: int, make: Any) -> dict[str, float]:
+async def _run(base: str, n: int, concurrency: int, make: Any, pid: int) -> dict[str, float]:
+    """Send ``n`` requests from ``concurrency`` clients; the server's process tree is ``pid``."""
     latencies: list[float] = []
     counter = iter(range(n))
 
@@ -62,18 +63,22 @@ async def _run(base: str, n: int, concurrency: int, make: Any) -> dict[str, floa
                 latencies.append((time.perf_counter() - start) * 1000)
 
     start = time.perf_counter()
+    cpu, server_cpu = time.process_time(), _cpu_s(pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
+    server_ms = (_cpu_s(pid) - server_cpu) / n * 1000
     return {
         "n": n,
         "concurrency": concurrency,
         "req_per_s": round(n / elapsed, 1),
         "p50_ms": round(_percentile(latencies, 0.5), 2),
         "p99_ms": round(_percentile(latencies, 0.99), 2),
+        "client_cpu_ms_per_req": round((time.process_time() - cpu) / n * 1000, 2),
+        "server_cpu_ms_per_req": round(server_ms, 2),
     }
 
 
-async def _bench(base: str, scale: float) -> dict[str, Any]:
+async def _bench(base: str, scale: float, pid: int) -> dict[str, Any]:
     headers = {"Content-Type": "application/fhir+json"}
     ids: list[str] = []
 
@@ -96,42 +101,80 @@ async def _bench(base: str, scale: float) -> dict[str, Any]:
         return await client.get(f"/Observation/{ids[i % len(ids)]}")
 
     figures: dict[str, Any] = {}
-    figures["create_c1"] = await _run(base, int(300 * scale), 1, create)
-    figures["create_c16"] = await _run(base, int(2000 * scale), 16, create)
-    t = await _run(base, int(20 * scale), 1, tx)
+    figures["create_c1"] = await _run(base, int(300 * scale), 1, create, pid)
+    figures["create_c16"] = await _run(base, int(2000 * scale), 16, create, pid)
+    t = await _run(base, int(20 * scale), 1, tx, pid)
     t["resources_per_s"] = round(t["req_per_s"] * 100, 1)
     figures["transaction_100"] = t
-    figures["read_c16"] = await _run(base, int(5000 * scale), 16, read)
+    figures["read_c16"] = await _run(base, int(5000 * scale), 16, read, pid)
     return figures
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its direct children (uvicorn's worker processes)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return [pid, *children]
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (from /proc)."""
+    ticks = 0
+    for proc in _tree(pid):
+        fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    line = next(x for x in status.splitlines() if x.startswith("VmRSS"))
-    return round(int(line.split()[1]) / 1024, 1)
+    total = 0
+    for proc in _tree(pid):
+        status = Path(f"/proc/{proc}/status").read_text()
+        line = next(x for x in status.splitlines() if x.startswith("VmRSS"))
+        total += int(line.split()[1])
+    return round(total / 1024, 1)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply request counts")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     port = _free_port()
     with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "FHIR_SERVER_DATA_DIR": data, "FHIR_SERVER_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            "FHIR_SERVER_DATA_DIR": data,
+            "FHIR_SERVER_LOG_LEVEL": "warning",
+            "FHIR_SERVER_AUTH": "off",  # loopback only
+        }
         cmd = [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port)]
+        if args.workers > 1:
+            cmd += ["--workers", str(args.workers)]
         server = subprocess.Popen(cmd, env=env)
         try:
             base = f"http://127.0.0.1:{port}/fhir"
-            for _ in range(100):
+            for _ in range(300):
                 try:
-                    httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1)
+                    httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1)
                     break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            figures = asyncio.run(_bench(base, args.scale))
+            figures = asyncio.run(_bench(base, args.scale, server.pid))
             figures["server_rss_mb"] = _rss_mb(server.pid)
             figures["cpus"] = os.cpu_count()
-            figures["settings"] = {"backend": "sqlite", "synchronous": "FULL"}
+            figures["load_average_1m"] = round(os.getloadavg()[0], 2)  # other work on the box
+            figures["settings"] = {
+                "backend": "sqlite",
+                "synchronous": "FULL",
+                "workers": args.workers,
+            }
             print(json.dumps(figures))
         finally:
             server.terminate()

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import Request
 
 from fhir_server.api.context import app_context
-from fhir_server.api.negotiation import json_body
+from fhir_server.api.negotiation import PATCH_TYPE, json_body, media_type
+from fhir_server.errors import InvalidRequest
 
 
 async def resource_body(request: Request) -> Any:
@@ -16,6 +17,13 @@ async def resource_body(request: Request) -> Any:
 
 
 async def patch_body(request: Request) -> Any:
-    """A JSON Patch (or FHIR JSON) body."""
+    """A PATCH body: JSON Patch or FHIRPath Patch. https://hl7.org/fhir/R4/http.html#patch
+
+    JSON Patch is an array (``application/json-patch+json``); FHIRPath Patch is a
+    ``Parameters`` resource (``application/fhir+json``).
+    """
     limit = app_context(request).settings.max_body_bytes
-    return await json_body(request, limit, allow_patch=True)
+    body = await json_body(request, limit, allow_patch=True)
+    if media_type(request) == PATCH_TYPE and not isinstance(body, list):
+        raise InvalidRequest("An application/json-patch+json body must be an array of operations")
+    return body

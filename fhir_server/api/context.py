@@ -7,6 +7,9 @@ from typing import Any
 
 from fastapi import Request
 
+from fhir_server.api.access import bind, caller_of
+from fhir_server.auth.flows import SmartAuthServer
+from fhir_server.auth.policy import Caller
 from fhir_server.core.resources import ResourceService
 from fhir_server.settings import Settings
 
@@ -18,6 +21,7 @@ class AppContext:
     settings: Settings
     service: ResourceService
     capability: dict[str, Any]
+    auth: SmartAuthServer | None = None
 
 
 def app_context(request: Request) -> AppContext:
@@ -29,9 +33,16 @@ def app_context(request: Request) -> AppContext:
 def service_for(request: Request) -> ResourceService:
     """The resource service every FHIR interaction of this request goes through.
 
-    This is the one seam where the access policy binds the caller to the service.
+    This is the one seam where the access policy binds the caller to the service: with auth
+    on, a service guarded for the request's bearer token (401 without a valid one).
     """
-    return app_context(request).service
+    context = app_context(request)
+    return bind(context.service, caller_of(request, context.auth))
+
+
+def require_caller(request: Request) -> Caller:
+    """Dependency of every FHIR router: 401 before anything else without a valid token."""
+    return caller_of(request, app_context(request).auth)
 
 
 def fhir_base(request: Request) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,17 +12,41 @@ from starlette.responses import Response
 
 from fhir_server.api.outcome import operation_outcome
 from fhir_server.api.responses import json_response
+from fhir_server.auth.policy import InsufficientScope
 from fhir_server.errors import FhirError, Issue
 
 log = logging.getLogger("fhir_server")
 
 _HTTP_ISSUE = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-long"}
+_NOT_QUOTABLE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+"""Characters RFC 6750 section 3 does not allow in ``error_description`` or ``scope``."""
+
+
+def bearer_challenge(exc: FhirError) -> str | None:
+    """The RFC 6750 ``WWW-Authenticate`` value for a 401 or an insufficient-scope 403.
+
+    No token: just ``Bearer realm="fhir"``. A rejected token: ``error="invalid_token"``.
+    A missing scope: ``error="insufficient_scope"`` and the needed ``scope`` when known.
+    """
+    params = ['realm="fhir"']
+    if exc.status == 401 and exc.code == "invalid_token":
+        params.append('error="invalid_token"')
+    elif exc.status == 403 and isinstance(exc, InsufficientScope):
+        params.append('error="insufficient_scope"')
+    elif exc.status != 401:
+        return None
+    if len(params) > 1:
+        params.append(f'error_description="{_NOT_QUOTABLE.sub("?", exc.diagnostics)}"')
+    if isinstance(exc, InsufficientScope) and exc.scope:
+        params.append(f'scope="{_NOT_QUOTABLE.sub("?", exc.scope)}"')
+    return "Bearer " + ", ".join(params)
 
 
 async def on_fhir_error(_request: Request, exc: Exception) -> Response:
-    """Render a FhirError with its own status."""
+    """Render a FhirError with its own status (and an RFC 6750 challenge for auth errors)."""
     assert isinstance(exc, FhirError)
-    headers = {"WWW-Authenticate": 'Bearer realm="fhir"'} if exc.status == 401 else None
+    challenge = bearer_challenge(exc)
+    headers = {"WWW-Authenticate": challenge} if challenge else None
     return json_response(operation_outcome(exc.issues()), exc.status, headers=headers)
 
 

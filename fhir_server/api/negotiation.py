@@ -10,7 +10,10 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fhir_server.api.outcome import operation_outcome
+from fhir_server.api.responses import json_response
 from fhir_server.errors import InvalidRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
 
 _JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
@@ -33,6 +36,30 @@ def check_accept(request: Request) -> None:
     types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
     if not types & (_JSON_TYPES | _ANY) and "" not in types:
         raise NotAcceptable(f"Accept {accept!r} is not supported; use application/fhir+json")
+
+
+class NegotiationMiddleware:
+    """Pure ASGI middleware answering 406 before routing when FHIR JSON is not acceptable.
+
+    A plain ASGI wrapper (not ``BaseHTTPMiddleware``): no extra task, stream or body copy
+    per request (docs/adr/0005-rest-hot-path.md).
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        """Wrap ``app``; only paths under ``prefix`` are checked."""
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check ``Accept``/``_format`` of HTTP requests under the prefix, then pass on."""
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            try:
+                check_accept(Request(scope))
+            except NotAcceptable as exc:
+                response = json_response(operation_outcome(exc.issues()), exc.status)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def media_type(request: Request) -> str:

@@ -18,6 +18,7 @@ from fhir_server.api.render import resource_fragment, summary_mode
 from fhir_server.api.responses import FhirResponse, dump
 from fhir_server.core.ports import StoredVersion
 from fhir_server.model.instant import format_instant, now
+from fhir_server.search.ir import AllOf, Term
 
 HTTP_ONLY = {*PAGING_PARAMS, "_format", "_pretty", "_summary", "_elements"}
 
@@ -36,20 +37,33 @@ def _entry(version: StoredVersion, request: Request, base: str, mode: str) -> di
 
 
 def search_response(
-    request: Request, resource_types: Sequence[str], pairs: Sequence[tuple[str, str]], path: str
+    request: Request,
+    resource_types: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
+    path: str,
+    scope: Term | None = None,
 ) -> Response:
     """Parse, run and render a search as a ``searchset`` Bundle response."""
-    bundle = searchset(request, resource_types, pairs, path)
+    bundle = searchset(request, resource_types, pairs, path, scope)
     return FhirResponse(dump(bundle, pretty=is_pretty(request)))
 
 
 def searchset(
-    request: Request, resource_types: Sequence[str], pairs: Sequence[tuple[str, str]], path: str
+    request: Request,
+    resource_types: Sequence[str],
+    pairs: Sequence[tuple[str, str]],
+    path: str,
+    scope: Term | None = None,
 ) -> dict[str, Any]:
-    """Parse, run and build a ``searchset`` Bundle."""
+    """Parse, run and build a ``searchset`` Bundle.
+
+    ``scope`` is a filter every match must also satisfy (a compartment).
+    """
     service = service_for(request)
     strict = parse_prefer(request.headers.get("prefer")).strict
     query, issues = service.parse(resource_types, search_params(pairs), strict=strict)
+    if scope is not None:
+        query = replace(query, where=AllOf((*query.where.terms, scope)))
     params = request.query_params
     snapshot = parse_instant("_snapshot", params["_snapshot"]) if "_snapshot" in params else now()
     count_only = summary_mode(request) == "count"
@@ -67,8 +81,10 @@ def searchset(
     if issues:
         outcome = operation_outcome(issues)
         entries.append({"resource": outcome, "search": {"mode": "outcome"}})
-    more = len(page.entries) == query.count and (
-        page.total is None or query.offset + query.count < page.total
+    more = (
+        query.count > 0
+        and len(page.entries) == query.count
+        and (page.total is None or query.offset + query.count < page.total)
     )
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",

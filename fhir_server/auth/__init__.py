@@ -8,8 +8,9 @@ layer calls ``flows.SmartAuthServer`` and applies ``policy`` to every FHIR inter
 Modules, from the inside out::
 
     ports          AuthStore (durable), ExpiringStore (short-lived), JwksFetcher, Clock
-    memory_store   in-memory adapters (tests; short-lived state in production)
+    memory_store   in-memory adapters (tests)
     file_store     JSON-file AuthStore (clients, users, signing keys, refresh tokens)
+    sqlite_store   SQLite ExpiringStore shared by every process (the one database import)
     config         AuthConfig: URLs, lifetimes, allowed JWKS hosts
     scopes         SMART v1/v2 scope parsing and downgrade
     jose           the only module using the JOSE library (joserfc)
@@ -36,7 +37,6 @@ Modules, from the inside out::
 Persistence: durable data (clients, users, keys, refresh tokens) goes to an ``AuthStore``
 (``FileAuthStore``: small, rarely written, atomic whole-file writes). High-churn state
 (pending authorizations, codes, launches, assertion ``jti`` values, revocations) lives in an
-``ExpiringStore`` (``MemoryExpiringStore``), so a restart forgets codes in flight and
-revocations of access tokens that expire within minutes anyway; running several server
-processes needs shared adapters for both ports.
+``ExpiringStore`` (``SqliteExpiringStore``: expiring rows, durable, shared by every server
+process and the CLI, so ``--workers N`` and a restart keep flows and revocations).
 """

@@ -91,3 +91,13 @@ def security_extension(config: AuthConfig) -> dict[str, Any]:
             }
         ],
     }
+
+
+def security_off() -> dict[str, Any]:
+    """``rest[0].security`` when the operator turned authorization off (loopback only)."""
+    return {
+        "description": (
+            "Authorization is turned off (FHIR_SERVER_AUTH=off, allowed on a loopback bind"
+            " only): every request is served without a token."
+        )
+    }

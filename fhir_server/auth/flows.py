@@ -69,7 +69,9 @@ class SmartAuthServer:
         Args:
             config: the settings.
             store: durable documents (``FileAuthStore`` in production).
-            ephemeral: short-lived state (default: in memory).
+            ephemeral: short-lived state: pending authorizations, codes, EHR launches,
+                ``jti`` values, revocations (default: in this process's memory; give a
+                store shared by every process that serves or creates launches).
             clock: the time source (tests pass a fixed clock).
             fetcher: fetches client JWKS URLs (default: urllib, allowlisted hosts only).
             hasher: password hashing (default: scrypt N=2^17).

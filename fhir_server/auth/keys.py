@@ -30,6 +30,7 @@ class KeyRing:
         self._store, self._clock, self._alg, self._retain = store, clock, alg, retain
         self._lock = threading.Lock()
         self._cached: tuple[PrivateKey, PublicKeys] | None = None
+        self._kids: frozenset[str] = frozenset()
 
     def signing_key(self) -> PrivateKey:
         """The active private key, generated and persisted on first use."""
@@ -52,9 +53,12 @@ class KeyRing:
             return self._build()[0]
 
     def _loaded(self) -> tuple[PrivateKey, PublicKeys]:
+        """The cached keys, rebuilt when the stored key set changed (another process rotated)."""
         with self._lock:
-            if self._cached is None:
+            kids = frozenset(kid for kid, _ in self._store.items(COLLECTION))
+            if self._cached is None or kids != self._kids:
                 self._cached = self._build()
+                self._kids = frozenset(kid for kid, _ in self._store.items(COLLECTION))
             return self._cached
 
     def _build(self) -> tuple[PrivateKey, PublicKeys]:

@@ -1,8 +1,8 @@
 """In-memory adapters of the auth ports: thread-safe dictionaries.
 
 ``MemoryAuthStore`` is the durable store for tests (and the base of ``FileAuthStore``);
-``MemoryExpiringStore`` is the production store for short-lived state. Short-lived state
-lives in one process: a server run as several processes needs a shared adapter.
+``MemoryExpiringStore`` keeps short-lived state for tests. Both live in one process: the
+server uses ``FileAuthStore`` and ``SqliteExpiringStore``, which every process shares.
 """
 
 from __future__ import annotations

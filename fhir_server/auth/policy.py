@@ -17,6 +17,11 @@ resources that match it. Entry points:
   what the scopes allow (``patient_guard`` is its compartment-only shorthand).
 * ``visible``: may this resource appear in a response (read, ``_include``, history, batch)?
 * ``authorize_content``: may the caller write this resource content?
+* ``authorize_admin``, ``authorize_backend``: routes outside the FHIR API (EHR launches,
+  ingestion and its dead letters) that need an ``admin/`` scope or a ``system/`` scope.
+
+Every refusal is ``Forbidden``; a missing scope is ``InsufficientScope``, which names the
+scope that would allow the request where it is known (RFC 6750 section 3.1).
 """
 
 from __future__ import annotations
@@ -54,6 +59,19 @@ _PERMISSION: dict[str, str] = {
 _VISIBLE = frozenset("rs")
 
 
+class InsufficientScope(Forbidden):
+    """403: no granted scope allows the request (RFC 6750 ``insufficient_scope``).
+
+    Attributes:
+        scope: space-separated scopes that would allow it, when known.
+    """
+
+    def __init__(self, diagnostics: str, *, scope: str | None = None) -> None:
+        """Create the refusal, naming the needed ``scope`` when known."""
+        super().__init__(diagnostics, code="insufficient_scope")
+        self.scope = scope
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Who is calling, as far as the policy cares.
@@ -65,6 +83,7 @@ class Caller:
         fhir_user: the user's FHIR resource URL.
         subject: the token's ``sub``.
         unrestricted: auth is off: every interaction is allowed.
+        names: the granted plain scopes (``launch/patient``, ``admin/ingest``, ...).
     """
 
     client_id: str | None = None
@@ -73,6 +92,7 @@ class Caller:
     fhir_user: str | None = None
     subject: str | None = None
     unrestricted: bool = False
+    names: frozenset[str] = frozenset()
 
     @classmethod
     def anonymous(cls) -> Caller:
@@ -82,12 +102,14 @@ class Caller:
     @classmethod
     def from_token(cls, claims: AccessClaims) -> Caller:
         """The caller presenting a validated access token."""
+        granted = parse_scopes(claims.scope)
         return cls(
             client_id=claims.client_id,
-            scopes=parse_scopes(claims.scope).resources,
+            scopes=granted.resources,
             patient_id=claims.patient,
             fhir_user=claims.fhir_user,
             subject=claims.subject,
+            names=granted.names,
         )
 
 
@@ -118,11 +140,31 @@ def authorize(
         level: for ``history`` only: instance history needs ``r``, type/system history ``s``.
 
     Raises:
-        Forbidden: no granted scope permits it (code ``insufficient_scope``), or only
-            ``patient/`` scopes do and the type is outside the Patient compartment
-            (code ``smart-out-of-compartment``).
+        InsufficientScope: no granted scope permits it.
+        Forbidden: only ``patient/`` scopes permit it and the type is outside the Patient
+            compartment (code ``smart-out-of-compartment``).
     """
     _granting(caller, _permission(interaction, level), resource_type)
+
+
+def authorize_admin(caller: Caller, scope: str) -> None:
+    """Allow an administrative request that needs the plain scope ``scope`` (``admin/...``).
+
+    Raises:
+        InsufficientScope: the token does not carry ``scope``.
+    """
+    if not caller.unrestricted and scope not in caller.names:
+        raise InsufficientScope(f"this request needs the {scope} scope", scope=scope)
+
+
+def authorize_backend(caller: Caller) -> None:
+    """Allow a request reserved to SMART Backend Services: some ``system/`` scope is needed.
+
+    Raises:
+        InsufficientScope: the token carries no ``system/`` scope (a patient or user token).
+    """
+    if not caller.unrestricted and not any(s.context == "system" for s in caller.scopes):
+        raise InsufficientScope("this request needs a system/ scope (SMART Backend Services)")
 
 
 def search_restrictions(
@@ -226,8 +268,10 @@ def _granting(caller: Caller, permission: str, resource_type: str) -> list[Scope
             f"{resource_type} is outside the launch patient's compartment",
             code="smart-out-of-compartment",
         )
-    raise Forbidden(
-        f"no granted scope permits {permission!r} on {resource_type}", code="insufficient_scope"
+    contexts = sorted({s.context for s in caller.scopes})
+    needed = " ".join(f"{context}/{resource_type}.{permission}" for context in contexts)
+    raise InsufficientScope(
+        f"no granted scope permits {permission!r} on {resource_type}", scope=needed or None
     )
 
 

@@ -5,7 +5,8 @@ Two stores with different durability needs (see ``docs`` in the package docstrin
 * ``AuthStore``: durable JSON documents (clients, users, signing keys, refresh tokens).
   Adapters: ``MemoryAuthStore`` (tests) and ``FileAuthStore`` (a JSON file, atomic writes).
 * ``ExpiringStore``: high-churn, short-lived state (pending authorizations, codes, launches,
-  assertion ``jti`` values, revocations). Adapter: ``MemoryExpiringStore``.
+  assertion ``jti`` values, revocations). Adapters: ``MemoryExpiringStore`` (tests, one
+  process) and ``SqliteExpiringStore`` (production: shared by every process).
 
 Documents are plain JSON objects so that any adapter (a file, a table, a collection) can
 hold them; the typed records (``Client``, ``User``, ...) convert themselves to and from JSON.

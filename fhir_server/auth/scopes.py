@@ -30,6 +30,13 @@ LAUNCH_SCOPES = frozenset(
     | {"offline_access", "online_access"}
 )
 
+ADMIN_LAUNCH = "admin/launch"
+"""May create EHR launch values (``POST /auth/launch``)."""
+ADMIN_INGEST = "admin/ingest"
+"""May list, show and replay ingestion dead letters (``/ingest/dead-letters...``)."""
+ADMIN_SCOPES = frozenset({ADMIN_LAUNCH, ADMIN_INGEST})
+"""Plain scopes only a confidential client allowed them by name gets, by client_credentials."""
+
 _V1 = {"read": "rs", "write": "cud", "*": "cruds"}
 _V1_NAMES = {frozenset(letters): name for name, letters in _V1.items()}
 _RESOURCE_SCOPE = re.compile(r"(patient|user|system)/([A-Za-z]+|\*)\.([a-z]+|\*)(?:\?(.+))?")

@@ -19,7 +19,7 @@ from fhir_server.auth.context import Authorization, LaunchContext
 from fhir_server.auth.opaque import digest, new_token, s256, same
 from fhir_server.auth.ports import Clock, ExpiringStore
 from fhir_server.auth.responses import TokenResponse
-from fhir_server.auth.scopes import ScopeSet, grant, parse_scopes
+from fhir_server.auth.scopes import ADMIN_SCOPES, ScopeSet, grant, parse_scopes
 from fhir_server.auth.token_state import TokenState
 from fhir_server.auth.tokens import TokenIssuer
 from fhir_server.errors import InvalidRequest
@@ -94,19 +94,27 @@ class TokenEndpoint:
     def client_credentials(self, client: Client, scope: str) -> TokenResponse:
         """SMART Backend Services: a token with ``system/`` scopes, no refresh token.
 
+        Confidential-asymmetric clients (``private_key_jwt``, the SMART way) and, for
+        tools such as load generators, confidential-symmetric clients may use it. Besides
+        ``system/`` scopes only ``ADMIN_SCOPES`` the client is allowed by name are granted.
+        Without a ``scope`` the client's registered ``system/`` scopes are the default.
+
         Raises:
-            InvalidRequest: ``unauthorized_client`` unless the client is asymmetric;
-                ``invalid_scope`` when no requested ``system/`` scope may be granted.
+            InvalidRequest: ``unauthorized_client`` for a public client; ``invalid_scope``
+                when nothing requested may be granted.
         """
-        if client.client_type != "confidential-asymmetric":
+        if client.client_type == "public":
             raise InvalidRequest(
-                "client_credentials needs a confidential-asymmetric client",
-                code="unauthorized_client",
+                "client_credentials needs a confidential client", code="unauthorized_client"
             )
-        requested = parse_scopes(scope)
-        system_only = ScopeSet(tuple(s for s in requested.resources if s.context == "system"))
+        default = ScopeSet(client.allowed.resources)  # RFC 6749 section 3.3
+        requested = parse_scopes(scope) if scope.strip() else default
+        system_only = ScopeSet(
+            tuple(s for s in requested.resources if s.context == "system"),
+            requested.names & ADMIN_SCOPES,
+        )
         granted = grant(system_only, client.allowed)
-        if not granted.resources:
+        if not granted.resources and not granted.names:
             raise InvalidRequest("no requested system/ scope may be granted", code="invalid_scope")
         authorization = Authorization(new_token(), client.client_id, str(granted), client.client_id)
         access_token, _ = self._issuer.issue_access(authorization, str(granted))

@@ -43,7 +43,11 @@ def _outcome_result(outcome: Outcome) -> EntryResult:
 
 
 def _patch_document(resource: Any) -> Any:
-    """JSON Patch carried in a Binary (the R4 way to PATCH inside a Bundle)."""
+    """The patch of a PATCH entry.
+
+    A FHIRPath Patch Parameters resource is used as it is; a JSON Patch comes in a Binary
+    (the R4 way to send JSON Patch inside a Bundle).
+    """
     if isinstance(resource, dict) and resource.get("resourceType") == "Binary":
         try:
             return orjson.loads(base64.b64decode(resource.get("data", "")))

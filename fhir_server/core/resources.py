@@ -16,6 +16,7 @@ import jsonpatch
 
 from conformance.definitions import resource_types
 from conformance.validator import is_valid_id, validate_resource
+from fhir_server.core.fhirpath_patch import apply_fhirpath_patch, is_fhirpath_patch
 from fhir_server.core.meta import stamp
 from fhir_server.core.ports import (
     HistoryQuery,
@@ -73,6 +74,24 @@ def check_resource(resource: Any, resource_type: str) -> dict[str, Any]:
     if issues:
         raise InvalidRequest("", issues=issues)
     return resource
+
+
+def _without_version_meta(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = {
+        k: v
+        for k, v in (resource.get("meta") or {}).items()
+        if k not in ("versionId", "lastUpdated")
+    }
+    rest = {k: v for k, v in resource.items() if k not in ("meta", "id")}
+    return {**rest, "meta": meta} if meta else rest
+
+
+def unchanged(current: StoredVersion, body: dict[str, Any]) -> bool:
+    """True when ``body`` equals the current version apart from id, versionId and lastUpdated.
+
+    Such an update creates no new version: redelivering the same content leaves history alone.
+    """
+    return _without_version_meta(current.resource()) == _without_version_meta(body)
 
 
 class ResourceService:
@@ -156,6 +175,8 @@ class ResourceService:
                 code="version-mismatch",
             )
         created = current is None or current.deleted
+        if current is not None and not created and unchanged(current, body):
+            return Outcome(current, False)
         return Outcome(self._put(body, resource_type, id, current_version, "PUT"), created)
 
     def update_conditional(
@@ -182,35 +203,37 @@ class ResourceService:
                 )
             if if_match is not None and if_match != match.version_id:
                 raise PreconditionFailed(f"If-Match version {if_match} is not current")
+            if unchanged(match, body):
+                return Outcome(match, False)
             version = svc._put(body, resource_type, match.id, match.version_id, "PUT")
             return Outcome(version, False)
 
     def patch(
         self, patch: Any, resource_type: str, id: str, *, if_match: int | None = None
     ) -> Outcome:
-        """Apply a JSON Patch (RFC 6902) to the current version."""
+        """Apply a JSON Patch (RFC 6902) or a FHIRPath Patch (Parameters) to the current version."""
         check_type(resource_type)
-        if not isinstance(patch, list):
-            raise InvalidRequest("A JSON Patch body must be an array of operations")
+        if not isinstance(patch, list) and not is_fhirpath_patch(patch):
+            raise InvalidRequest(
+                "A patch body must be a JSON Patch array or a FHIRPath Patch Parameters resource"
+            )
         return self._retrying(lambda: self._patch_once(patch, resource_type, id, if_match))
 
-    def _patch_once(
-        self, patch: list[Any], resource_type: str, id: str, if_match: int | None
-    ) -> Outcome:
+    def _patch_once(self, patch: Any, resource_type: str, id: str, if_match: int | None) -> Outcome:
         current = self.read(resource_type, id)
         if if_match is not None and if_match != current.version_id:
             raise PreconditionFailed(
                 f"If-Match version {if_match} is not the current version {current.version_id}"
             )
-        try:
-            patched = jsonpatch.apply_patch(current.resource(), patch)
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            raise Unprocessable(f"The patch cannot be applied: {exc}") from exc
-        except (TypeError, ValueError, KeyError) as exc:
-            raise InvalidRequest(f"Malformed JSON Patch: {exc}") from exc
+        if is_fhirpath_patch(patch):
+            patched = apply_fhirpath_patch(current.resource(), patch)
+        else:
+            patched = _apply_json_patch(current.resource(), patch)
         if patched.get("id") != id or patched.get("resourceType") != resource_type:
             raise Unprocessable("A patch may not change resourceType or id")
         body = check_resource(patched, resource_type)
+        if unchanged(current, body):
+            return Outcome(current, False)
         return Outcome(self._put(body, resource_type, id, current.version_id, "PATCH"), False)
 
     def delete(self, resource_type: str, id: str) -> StoredVersion | None:
@@ -305,3 +328,14 @@ class ResourceService:
             except VersionConflict:
                 continue
         return attempt()
+
+
+def _apply_json_patch(resource: dict[str, Any], patch: Any) -> dict[str, Any]:
+    """``resource`` with a JSON Patch (RFC 6902) applied."""
+    try:
+        patched: dict[str, Any] = jsonpatch.apply_patch(resource, patch)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+        raise Unprocessable(f"The patch cannot be applied: {exc}") from exc
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InvalidRequest(f"Malformed JSON Patch: {exc}") from exc
+    return patched

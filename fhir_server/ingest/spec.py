@@ -323,6 +323,19 @@ class Mapper(Protocol):
         ...
 
 
+@runtime_checkable
+class MessageKeyed(Protocol):
+    """Optional for a mapper: the payload's own message id, read before mapping.
+
+    Transports key the inbox with it (a vendor's batch id), so a re-sent batch is recognised
+    even when its bytes differ; without it they use MSH-10 (HL7 v2) or a content hash.
+    """
+
+    def message_key(self, payload: bytes) -> str | None:
+        """The message key ``map`` would give, or None when the payload has none."""
+        ...
+
+
 __all__ = [
     "JSON",
     "PLACEHOLDER_TAG",
@@ -333,6 +346,7 @@ __all__ = [
     "MappedMessage",
     "Mapper",
     "MappingError",
+    "MessageKeyed",
     "SegmentLocation",
     "UnknownPatientPolicy",
     "compact",

@@ -1,8 +1,9 @@
 """One search value (already split on commas) to an IR leaf, by parameter type.
 
 https://hl7.org/fhir/R4/search.html#ptypes. A malformed value raises ``InvalidRequest``
-naming the parameter. ``ne`` becomes ``Not(eq)`` at the top level; inside a composite it
-stays a ``Cmp.NE`` leaf so that it applies to the same element as its siblings.
+naming the parameter. ``ne`` stays a ``Cmp.NE`` leaf: like every prefix it holds when some
+value of the resource satisfies it, so a resource without a value never matches ``ne``
+(``:not`` on tokens is the negation that matches absent values).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from fhir_server.search.ir import (
     Cmp,
     Composite,
     DateMatch,
-    Not,
     NumberMatch,
     QuantityMatch,
     RefMatch,
@@ -61,9 +61,7 @@ class ValueContext:
     base_url: str | None = None
 
 
-def parse_value(
-    param: SearchParam, modifier: str | None, value: str, ctx: ValueContext, *, nested: bool = False
-) -> Term:
+def parse_value(param: SearchParam, modifier: str | None, value: str, ctx: ValueContext) -> Term:
     """The IR leaf for one value of ``param`` (``modifier`` already validated)."""
     match param.type:
         case "token":
@@ -78,11 +76,11 @@ def parse_value(
         case "reference":
             return _reference(param, modifier, value, ctx)
         case "date":
-            return _date(param, value, ctx, nested)
+            return _date(param, value, ctx)
         case "number":
-            return _number(param, value, nested)
+            return _number(param, value)
         case "quantity":
-            return _quantity(param, value, nested)
+            return _quantity(param, value)
         case "composite":
             return _composite(param, value, ctx)
     raise UnsupportedParameter(f"search parameter {param.code!r} ({param.type}) is not supported")
@@ -142,11 +140,7 @@ def _prefixed(param: SearchParam, value: str) -> tuple[Cmp, str]:
     return Cmp(match.group(1)), value[2:]
 
 
-def _negated(cmp: Cmp, leaf: Term, nested: bool) -> Term:
-    return Not(leaf) if cmp is Cmp.NE and not nested else leaf
-
-
-def _date(param: SearchParam, value: str, ctx: ValueContext, nested: bool) -> Term:
+def _date(param: SearchParam, value: str, ctx: ValueContext) -> Term:
     cmp, text = _prefixed(param, value)
     bounds = date_range(text.replace(" ", "+"))
     if bounds is None:
@@ -154,8 +148,7 @@ def _date(param: SearchParam, value: str, ctx: ValueContext, nested: bool) -> Te
     low, high = bounds
     if cmp is Cmp.AP:
         low, high = approximate_range(low, high, ctx.now)
-    top = Cmp.EQ if cmp is Cmp.NE and not nested else cmp
-    return _negated(cmp, DateMatch(param.code, top, low, high), nested)
+    return DateMatch(param.code, cmp, low, high)
 
 
 def _decimal(param: SearchParam, text: str, value: str) -> Decimal:
@@ -164,17 +157,16 @@ def _decimal(param: SearchParam, text: str, value: str) -> Decimal:
     return Decimal(text)
 
 
-def _number(param: SearchParam, value: str, nested: bool) -> Term:
+def _number(param: SearchParam, value: str) -> Term:
     cmp, text = _prefixed(param, value)
     number = _decimal(param, text, value)
     low, high = precision_range(number)
     if cmp is Cmp.AP:
         low, high = approximate_value(number, low, high)
-    top = Cmp.EQ if cmp is Cmp.NE and not nested else cmp
-    return _negated(cmp, NumberMatch(param.code, top, number, low, high), nested)
+    return NumberMatch(param.code, cmp, number, low, high)
 
 
-def _quantity(param: SearchParam, value: str, nested: bool) -> Term:
+def _quantity(param: SearchParam, value: str) -> Term:
     parts = [unescape(p) for p in split_escaped(value, "|")]
     if len(parts) not in (1, 3):
         raise _invalid(param.code, value, "expected [prefix]number[|system|code]")
@@ -189,9 +181,7 @@ def _quantity(param: SearchParam, value: str, nested: bool) -> Term:
         code = unit.code
     if cmp is Cmp.AP:
         low, high = approximate_value(number, low, high)
-    top = Cmp.EQ if cmp is Cmp.NE and not nested else cmp
-    leaf = QuantityMatch(param.code, top, number, low, high, system, code)
-    return _negated(cmp, leaf, nested)
+    return QuantityMatch(param.code, cmp, number, low, high, system, code)
 
 
 def _composite(param: SearchParam, value: str, ctx: ValueContext) -> Term:
@@ -203,5 +193,5 @@ def _composite(param: SearchParam, value: str, ctx: ValueContext) -> Term:
         definition = ctx.registry.by_url(component.definition)
         if definition is None:
             raise UnsupportedParameter(f"component {component.definition} is not registered")
-        leaves.append(parse_value(definition, None, part, ctx, nested=True))
+        leaves.append(parse_value(definition, None, part, ctx))
     return Composite(param.code, tuple(leaves))

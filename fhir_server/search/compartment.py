@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from conformance.definitions import patient_compartment
+from fhir_server.search.ir import AnyOf, RefMatch, Term, TokenMatch
 
 
 @cache
@@ -29,3 +30,21 @@ def patient_compartment_params(resource_type: str) -> tuple[str, ...]:
     ``("link",)``; the patient's own id is part of its compartment as well.
     """
     return _params_by_type().get(resource_type, ())
+
+
+def patient_compartment_types() -> tuple[str, ...]:
+    """Every resource type that has a place in the Patient compartment, sorted."""
+    return tuple(sorted(t for t, params in _params_by_type().items() if params))
+
+
+def patient_compartment_term(resource_types: tuple[str, ...], patient_id: str) -> Term:
+    """The filter restricting a search of ``resource_types`` to one patient's compartment.
+
+    A resource is in the compartment when any of its type's compartment parameters refers
+    to ``Patient/<patient_id>``; the Patient itself is in its own compartment.
+    """
+    params = sorted({p for t in resource_types for p in patient_compartment_params(t)})
+    terms: list[Term] = [RefMatch(p, "Patient", patient_id) for p in params]
+    if "Patient" in resource_types:
+        terms.append(TokenMatch("_id", None, patient_id))
+    return AnyOf(tuple(terms))

@@ -305,6 +305,8 @@ class _Parser:
             raise _invalid(f"{name}:{modifier}", value, "the modifier must be :iterate")
         iterate = bool(modifier)
         if value == "*":
+            if reverse:
+                raise UnsupportedParameter("_revinclude=* is not supported; name the source")
             self._results.includes.append(Include("*", "*", None, iterate, reverse))
             return
         parts = value.split(":")

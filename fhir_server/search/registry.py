@@ -139,6 +139,14 @@ class Registry:
         self._put(param)
         return param
 
+    def copy(self) -> Registry:
+        """An independent registry with the same parameters (custom ones go into the copy)."""
+        clone = Registry(disabled=self._disabled)
+        clone._by_url = dict(self._by_url)
+        clone._by_base = {base: dict(params) for base, params in self._by_base.items()}
+        clone.version = self.version
+        return clone
+
     def for_type(self, resource_type: str) -> Mapping[str, SearchParam]:
         """Every enabled parameter of ``resource_type`` (``Resource``: the common ones)."""
         params = self._per_type.get(resource_type)

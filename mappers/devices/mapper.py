@@ -79,6 +79,16 @@ class TemplateMapper:
                 return template
         raise MappingError("no device template matches this payload", code="unsupported-message")
 
+    def message_key(self, payload: bytes) -> str | None:
+        """``<template>|<vendor message id>`` when the matching template names an id."""
+        try:
+            root = json.loads(payload)
+            template = self.template_for(root)
+        except (UnicodeDecodeError, ValueError, MappingError):
+            return None
+        message_id = search(template.message_id, root) if template.message_id else None
+        return f"{template.name}|{message_id}" if message_id else None
+
     def map(self, payload: bytes, ctx: MapContext) -> MappedMessage:
         """Map one vendor JSON payload; see the module docstring."""
         try:

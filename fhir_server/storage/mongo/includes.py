@@ -60,21 +60,23 @@ def fetch_includes(
 def _forward(
     db: Database[Doc], session: ClientSession | None, include: Include, frontier: list[Key]
 ) -> list[StoredVersion]:
-    sources = [id for t, id in frontier if t == include.source_type]
-    if not sources:
-        return []
-    query = {"_id": {"$in": sources}, "deleted": False}
-    cursor = db[collection_name(include.source_type)].find(
-        query, {"_index.reference": 1}, session=session
-    )
+    sources: dict[str, list[str]] = {}
+    for source_type, id in frontier:
+        if include.source_type in ("*", source_type):
+            sources.setdefault(source_type, []).append(id)
     targets: dict[str, set[str]] = {}
-    for doc in cursor:
-        for ref in doc.get("_index", {}).get("reference", []):
-            if _followed(ref, include):
-                targets.setdefault(ref["type"], set()).add(ref["id"])
+    for source_type, ids in sources.items():
+        query = {"_id": {"$in": ids}, "deleted": False}
+        cursor = db[collection_name(source_type)].find(
+            query, {"_index.reference": 1}, session=session
+        )
+        for doc in cursor:
+            for ref in doc.get("_index", {}).get("reference", []):
+                if _followed(ref, include):
+                    targets.setdefault(ref["type"], set()).add(ref["id"])
     found: list[StoredVersion] = []
-    for target_type, ids in targets.items():
-        found.extend(_current(db, session, target_type, {"_id": {"$in": sorted(ids)}}))
+    for target_type, wanted in targets.items():
+        found.extend(_current(db, session, target_type, {"_id": {"$in": sorted(wanted)}}))
     return found
 
 

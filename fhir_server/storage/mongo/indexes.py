@@ -7,7 +7,8 @@ a ``transaction()`` unit (see ``store``). Both run outside any transaction.
 
 Per resource collection::
 
-    ts_id       {ts, _id}                          default order, _lastUpdated, paging
+    ts_id       {ts, _id}                          _lastUpdated
+    created_id  {created, _id}                     default order and tie-break, paging
     token       {_index.token.p, .c, .s}           multikey: code, then system
     reference   {_index.reference.p, .id, .type}   multikey: references, chains, _has
     date        {_index.date.p, .lo, .hi}          multikey: date ranges
@@ -44,6 +45,7 @@ from fhir_server.storage.mongo.documents import (
 
 RESOURCE_INDEXES: Final = (
     IndexModel([("ts", ASCENDING), ("_id", ASCENDING)], name="ts_id"),
+    IndexModel([("created", ASCENDING), ("_id", ASCENDING)], name="created_id"),
     IndexModel(
         [
             ("_index.token.p", ASCENDING),

@@ -5,7 +5,8 @@ smallest of the resource's index values for it when ascending and the largest wh
 descending (for dates: the lowest ``lo`` / the highest ``hi``), computed per document with
 ``$filter``/``$map`` over the index kind of its type, as the SQLite twin does with
 ``MIN``/``MAX`` subqueries. Resources without a value sort last in both directions. Ties
-always break on ``(ts, _id)`` ascending, so paging is stable.
+always break on ``(created, _id)`` ascending: creation order, which an update does not
+change, so offset paging neither skips nor repeats a resource updated meanwhile.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _FIELDS: Final = {
 }
 """Per parameter type (= index kind), the entry field sorted on ascending and descending."""
 
-_TIE_BREAK: Final = (("ts", 1), ("_id", 1))
+_TIE_BREAK: Final = (("created", 1), ("_id", 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,8 @@ class SortPlan:
     order: tuple[tuple[str, int], ...]
 
     def fields(self) -> list[str]:
-        """The computed fields a page must carry to be merged with another collection's."""
-        return [name for name, _ in self.order if name.startswith(("_s", "_m"))]
+        """The fields a page must carry to be merged with another collection's."""
+        return [name for name, _ in self.order if name != "_id"]
 
 
 def sort_plan(keys: Sequence[SortKey]) -> SortPlan:

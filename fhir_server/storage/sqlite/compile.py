@@ -1,9 +1,16 @@
 """Search IR to SQL for the SQLite index schema. https://hl7.org/fhir/R4/search.html
 
-Every value travels as a bound parameter. Range comparisons follow
-https://hl7.org/fhir/R4/search.html#prefix with the target range ``[tl, th)`` and the search
-range ``[ql, qh)``: eq contained, gt ``th > qh``, lt ``tl < ql``, ge/le gt/lt or eq, sa
-``tl >= qh``, eb ``th <= ql``, ap overlap (the parser widens ``ap`` ranges).
+Every value travels as a bound parameter; prefixes are compared as in ``ranges``.
+
+Each leaf tests one index row: ``EXISTS (SELECT 1 FROM idx_<kind> WHERE rid = r.rid ...)``.
+In every conjunction (the query itself, a chain's target, a ``_has`` source) one term is
+chosen to *drive*: it becomes ``r.rid IN (SELECT rid ...)``, an uncorrelated subquery
+SQLite runs once through the index table's lookup index, and the other terms that need
+only the rid are checked inside it, so the rows examined are the driver's matches rather
+than every resource of the type. The driver is the term most likely to be selective
+(``_rank``: a reference to one resource first, then codes and composites, strings, chains,
+dates and numbers); negations, ``:missing``, ``:contains`` and ``:above`` never drive.
+``schema`` has the indexes these subqueries use (``tests/contract/test_search_plans.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from fhir_server.search.ir import (
     TokenText,
     UriMatch,
 )
+from fhir_server.storage.sqlite.ranges import point_sql, range_sql, value_sql
 from fhir_server.storage.sqlite.rows import component_param
 from fhir_server.storage.sqlite.schema import INDEX_TABLES
 from fhir_server.storage.sqlite.sql import Sql
@@ -47,70 +55,6 @@ Leaf = (
     | UriMatch
     | RefMatch
 )
-
-
-def range_sql(cmp: Cmp, lo: str, hi: str, ql: object, qh: object) -> Sql:
-    """Compare the target range columns ``[lo, hi)`` with the search range ``[ql, qh)``."""
-    eq = Sql(f"({lo} >= ? AND {hi} <= ?)", (ql, qh))
-    match cmp:
-        case Cmp.EQ:
-            return eq
-        case Cmp.NE:
-            return eq.negate()
-        case Cmp.GT:
-            return Sql(f"{hi} > ?", (qh,))
-        case Cmp.LT:
-            return Sql(f"{lo} < ?", (ql,))
-        case Cmp.GE:
-            return Sql(f"({hi} > ? OR {eq.text})", (qh, *eq.params))
-        case Cmp.LE:
-            return Sql(f"({lo} < ? OR {eq.text})", (ql, *eq.params))
-        case Cmp.SA:
-            return Sql(f"{lo} >= ?", (qh,))
-        case Cmp.EB:
-            return Sql(f"{hi} <= ?", (ql,))
-        case Cmp.AP:
-            return Sql(f"({lo} < ? AND {hi} > ?)", (qh, ql))
-        case _:
-            assert_never(cmp)
-
-
-def point_sql(cmp: Cmp, col: str, ql: object, qh: object) -> Sql:
-    """Compare a point value column with the search range ``[ql, qh)``."""
-    match cmp:
-        case Cmp.EQ | Cmp.AP:
-            return Sql(f"({col} >= ? AND {col} < ?)", (ql, qh))
-        case Cmp.NE:
-            return Sql(f"NOT ({col} >= ? AND {col} < ?)", (ql, qh))
-        case Cmp.GT | Cmp.SA:
-            return Sql(f"{col} >= ?", (qh,))
-        case Cmp.LT | Cmp.EB:
-            return Sql(f"{col} < ?", (ql,))
-        case Cmp.GE:
-            return Sql(f"{col} >= ?", (ql,))
-        case Cmp.LE:
-            return Sql(f"{col} < ?", (qh,))
-        case _:
-            assert_never(cmp)
-
-
-def value_sql(cmp: Cmp, col: str, value: float, ql: float, qh: float) -> Sql:
-    """Compare a number column with a search value and its precision range (search/_ranges.py)."""
-    match cmp:
-        case Cmp.EQ | Cmp.AP:
-            return Sql(f"({col} >= ? AND {col} < ?)", (ql, qh))
-        case Cmp.NE:
-            return Sql(f"NOT ({col} >= ? AND {col} < ?)", (ql, qh))
-        case Cmp.GT | Cmp.SA:
-            return Sql(f"{col} > ?", (value,))
-        case Cmp.LT | Cmp.EB:
-            return Sql(f"{col} < ?", (value,))
-        case Cmp.GE:
-            return Sql(f"{col} >= ?", (value,))
-        case Cmp.LE:
-            return Sql(f"{col} <= ?", (value,))
-        case _:
-            assert_never(cmp)
 
 
 def _leaf(term: Leaf, a: str) -> tuple[str, Sql]:
@@ -204,7 +148,7 @@ def compile_term(term: Term, r: str = "r", aliases: _Aliases | None = None) -> S
     names = aliases or _Aliases()
     match term:
         case AllOf(terms=terms):
-            return Sql.join(" AND ", [compile_term(t, r, names) for t in terms], "1")
+            return _conjunction(terms, r, names)
         case AnyOf(terms=terms):
             return Sql.join(" OR ", [compile_term(t, r, names) for t in terms], "0")
         case Not(term=inner):
@@ -216,13 +160,108 @@ def compile_term(term: Term, r: str = "r", aliases: _Aliases | None = None) -> S
         case Has():
             return _has(term, r, names)
         case Composite():
-            return _composite(term, r, names)
+            select = _composite(term, names, r)
+            return Sql(f"EXISTS ({select.text})", select.params)
         case TokenMatch(param="_id", code=code):
             return Sql(f"{r}.id = ?", (code,))
         case DateMatch(param="_lastUpdated", cmp=cmp, low=low, high=high):
             return point_sql(cmp, f"{r}.last_updated", to_micros(low), to_micros(high))
         case _:
             return _exists(term, r, names)
+
+
+def _rank(term: Term) -> int | None:
+    """How well ``term`` drives a search (lower first); None: never."""
+    match term:
+        case TokenMatch(param="_id") | DateMatch(param="_lastUpdated"):
+            return 0  # the resources table's own indexes serve these
+        case RefMatch(target_id=target_id, url=url):
+            return 1 if target_id is not None or url is not None else 5
+        case TokenMatch(code=code):
+            return 2 if code is not None else 5
+        case Composite():
+            return 2
+        case StringMatch(mode=mode):
+            return None if mode == "contains" else 3
+        case UriMatch(mode=mode):
+            return None if mode == "above" else 3
+        case Chain() | Has():
+            return 3
+        case DateMatch() | NumberMatch() | QuantityMatch():
+            return 4
+        case AnyOf(terms=terms):
+            ranks = [_rank(t) for t in terms]
+            return None if not ranks or None in ranks else max(r for r in ranks if r is not None)
+        case _:
+            return None
+
+
+def _movable(term: Term) -> bool:
+    """Whether ``term`` looks at nothing of the resource row but its rid."""
+    match term:
+        case TokenMatch(param="_id") | DateMatch(param="_lastUpdated") | Has():
+            return False
+        case AllOf(terms=terms) | AnyOf(terms=terms):
+            return all(_movable(t) for t in terms)
+        case Not(term=inner):
+            return _movable(inner)
+        case _:
+            return True
+
+
+def _conjunction(terms: tuple[Term, ...], r: str, names: _Aliases) -> Sql:
+    """AND of ``terms``, the best-ranked one driving as ``r.rid IN (...)``.
+
+    The terms that only need the rid are checked inside the driving subquery, so only the
+    rows that satisfy them all are read from ``resources``.
+    """
+    ranked = [(rank, i) for i, t in enumerate(terms) if (rank := _rank(t)) is not None]
+    if not ranked or min(ranked)[0] == 0:
+        return Sql.join(" AND ", [compile_term(t, r, names) for t in terms], "1")
+    driver = min(ranked)[1]
+    others = [t for i, t in enumerate(terms) if i != driver]
+    rids = _rids(terms[driver], names)
+    u = names.next("u")
+    inside = Sql.all(compile_term(t, u, names) for t in others if _movable(t))
+    outside = [compile_term(t, r, names) for t in others if not _movable(t)]
+    driving = Sql(
+        f"{r}.rid IN (SELECT {u}.rid FROM ({rids.text}) {u} WHERE {inside.text})",
+        rids.params + inside.params,
+    )
+    return Sql.join(" AND ", [driving, *outside], "1")
+
+
+def _rids(term: Term, names: _Aliases) -> Sql:
+    """An uncorrelated ``SELECT rid`` of the resources satisfying a drivable term."""
+    match term:
+        case AnyOf(terms=terms):
+            selects = [_rids(t, names) for t in terms]
+            return Sql(
+                " UNION ".join(s.text for s in selects), tuple(v for s in selects for v in s.params)
+            )
+        case Composite():
+            return _composite(term, names)
+        case Chain():
+            return _chain_rids(term, names)
+        case Has():
+            return _has_rids(term, names)
+        case (
+            TokenMatch()
+            | StringMatch()
+            | UriMatch()
+            | DateMatch()
+            | NumberMatch()
+            | QuantityMatch()
+            | RefMatch()
+        ):
+            a = names.next("d")
+            table, cond = _leaf(term, a)
+            return Sql(
+                f"SELECT {a}.rid FROM {table} {a} WHERE {a}.param = ? AND {cond.text}",
+                (term.param, *cond.params),
+            )
+        case _:
+            raise TypeError(f"{type(term).__name__} cannot drive a search")
 
 
 def _exists(term: Leaf, r: str, names: _Aliases) -> Sql:
@@ -238,11 +277,12 @@ def _exists(term: Leaf, r: str, names: _Aliases) -> Sql:
 def _missing(r: str, param: str, missing: bool) -> Sql:
     if param == "_id" or param == "_lastUpdated":
         return Sql("0" if missing else "1")
+    # a composite value is indexed as its components: component 0 stands for the whole
     probes = " UNION ALL ".join(
-        f"SELECT 1 FROM {t} WHERE rid = {r}.rid AND param = ?" for t in INDEX_TABLES
+        f"SELECT 1 FROM {t} WHERE rid = {r}.rid AND param IN (?, ?)" for t in INDEX_TABLES
     )
     text = f"{'NOT ' if missing else ''}EXISTS ({probes})"
-    return Sql(text, (param,) * len(INDEX_TABLES))
+    return Sql(text, (param, component_param(param, 0)) * len(INDEX_TABLES))
 
 
 def _chain(term: Chain, r: str, names: _Aliases) -> Sql:
@@ -253,6 +293,17 @@ def _chain(term: Chain, r: str, names: _Aliases) -> Sql:
         f" ON {t}.type = {x}.target_type AND {t}.id = {x}.target_id"
         f" WHERE {x}.rid = {r}.rid AND {x}.param = ? AND {t}.type = ? AND {t}.deleted = 0"
         f" AND {inner.text})",
+        (term.param, term.target_type, *inner.params),
+    )
+
+
+def _chain_rids(term: Chain, names: _Aliases) -> Sql:
+    x, t = names.next("x"), names.next("t")
+    inner = compile_term(AllOf((term.where,)), t, names)
+    return Sql(
+        f"SELECT {x}.rid FROM resources {t} JOIN idx_reference {x}"
+        f" ON {x}.target_type = {t}.type AND {x}.target_id = {t}.id"
+        f" WHERE {x}.param = ? AND {t}.type = ? AND {t}.deleted = 0 AND {inner.text}",
         (term.param, term.target_type, *inner.params),
     )
 
@@ -268,24 +319,55 @@ def _has(term: Has, r: str, names: _Aliases) -> Sql:
     )
 
 
-def _composite(term: Composite, r: str, names: _Aliases) -> Sql:
+def _has_rids(term: Has, names: _Aliases) -> Sql:
+    x, s, t = names.next("x"), names.next("s"), names.next("t")
+    inner = compile_term(AllOf((term.where,)), s, names)
+    return Sql(
+        f"SELECT {t}.rid FROM resources {s} JOIN idx_reference {x} ON {x}.rid = {s}.rid"
+        f" JOIN resources {t} ON {t}.type = {x}.target_type AND {t}.id = {x}.target_id"
+        f" WHERE {x}.param = ? AND {s}.type = ? AND {s}.deleted = 0 AND {inner.text}",
+        (term.param, term.source_type, *inner.params),
+    )
+
+
+_RANGES = frozenset({Cmp.GT, Cmp.LT, Cmp.GE, Cmp.LE, Cmp.SA, Cmp.EB})
+
+
+def _composite_order(term: Composite) -> list[tuple[int, Term]]:
+    """Components, a threshold (``gt``, ``lt``...) first: it is usually the rarer one."""
+    ranged = [
+        (i, c)
+        for i, c in enumerate(term.components)
+        if isinstance(c, QuantityMatch | NumberMatch | DateMatch) and c.cmp in _RANGES
+    ]
+    return ranged + [(i, c) for i, c in enumerate(term.components) if (i, c) not in ranged]
+
+
+def _composite(term: Composite, names: _Aliases, r: str | None = None) -> Sql:
+    """``SELECT <first>.rid`` of the rows holding every component in one group (of ``r``).
+
+    The tables are joined with ``CROSS JOIN``, which SQLite never reorders, in the order of
+    ``_composite_order``.
+    """
     first_alias = ""
     froms: list[str] = []
     conds: list[Sql] = []
-    for position, component in enumerate(term.components):
+    for position, component in _composite_order(term):
         if not isinstance(component, Leaf):
             raise TypeError("composite components must be simple values")
         a = names.next("c")
         table, cond = _leaf(component, a)
         froms.append(f"{table} {a}")
-        link = f"{a}.rid = {r}.rid" if not first_alias else f"{a}.rid = {first_alias}.rid"
         if first_alias:
-            link += f" AND {a}.grp = {first_alias}.grp"
+            link = f"{a}.rid = {first_alias}.rid AND {a}.grp = {first_alias}.grp AND "
+        else:
+            link = f"{a}.rid = {r}.rid AND " if r is not None else ""
         first_alias = first_alias or a
         param = component_param(term.param, position)
-        conds.append(Sql(f"{link} AND {a}.param = ? AND {cond.text}", (param, *cond.params)))
+        conds.append(Sql(f"{link}{a}.param = ? AND {cond.text}", (param, *cond.params)))
     where = Sql.all(conds)
-    return Sql(f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {where.text})", where.params)
+    joined = " CROSS JOIN ".join(froms)
+    return Sql(f"SELECT {first_alias}.rid FROM {joined} WHERE {where.text}", where.params)
 
 
 _SORT_COLUMNS = {

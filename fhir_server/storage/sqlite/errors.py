@@ -6,7 +6,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fhir_server.errors import StorageUnavailable, VersionConflict
+from fhir_server.errors import FhirError, StorageUnavailable, VersionConflict
+
+
+def translate(exc: sqlite3.DatabaseError) -> FhirError:
+    """The port error for a driver error."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return VersionConflict("the resource was changed concurrently; retry")
+    if isinstance(exc, sqlite3.OperationalError):
+        return StorageUnavailable(f"SQLite is not usable: {exc}")
+    return StorageUnavailable(f"SQLite failed: {exc}")
 
 
 @contextmanager
@@ -14,9 +23,5 @@ def translated() -> Iterator[None]:
     """Re-raise driver errors as port errors; nothing from sqlite3 crosses the port."""
     try:
         yield
-    except sqlite3.IntegrityError as exc:
-        raise VersionConflict("the resource was changed concurrently; retry") from exc
-    except sqlite3.OperationalError as exc:
-        raise StorageUnavailable(f"SQLite is not usable: {exc}") from exc
     except sqlite3.DatabaseError as exc:
-        raise StorageUnavailable(f"SQLite failed: {exc}") from exc
+        raise translate(exc) from exc

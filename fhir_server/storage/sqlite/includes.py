@@ -23,9 +23,12 @@ def _forward(conn: sqlite3.Connection, inc: Include, rids: list[int]) -> list[sq
         f"SELECT DISTINCT {_COLUMNS} FROM idx_reference x JOIN resources r"
         " ON r.type = x.target_type AND r.id = x.target_id"
         f" JOIN resources src ON src.rid = x.rid"
-        f" WHERE x.rid IN ({_marks(rids)}) AND src.type = ? AND r.deleted = 0"
+        f" WHERE x.rid IN ({_marks(rids)}) AND r.deleted = 0"
     )
-    params: list[object] = [*rids, inc.source_type]
+    params: list[object] = [*rids]
+    if inc.source_type != "*":
+        sql += " AND src.type = ?"
+        params.append(inc.source_type)
     if inc.param != "*":
         sql += " AND x.param = ?"
         params.append(inc.param)

@@ -3,6 +3,11 @@
 See docs/adr/0004-index-schema.md. Timestamps of versions are integer microseconds since the
 epoch (exact, sortable); date index ranges are epoch seconds as REAL. Every index table has
 ``grp``: components of one composite value share a group number.
+
+Each index table has a lookup index ``(param, <value columns>, rid)`` that serves a driving
+subquery (``compile``) without touching the table, and ``(rid, param, ...)`` for the per-row
+probes of the other terms. The ``DROP INDEX`` lines retire the narrower lookup indexes of
+earlier versions of this schema.
 """
 
 from __future__ import annotations
@@ -52,28 +57,34 @@ CREATE TABLE IF NOT EXISTS idx_token (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
     system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_token_lookup ON idx_token (param, code, system);
-CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid, param);
+DROP INDEX IF EXISTS idx_token_lookup;
+CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (param, code, system, rid);
+DROP INDEX IF EXISTS idx_token_rid;
+CREATE INDEX IF NOT EXISTS idx_token_probe ON idx_token (rid, param, code, system);
 
 CREATE TABLE IF NOT EXISTS idx_string (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
     normalized TEXT NOT NULL, exact TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_string_lookup ON idx_string (param, normalized);
+DROP INDEX IF EXISTS idx_string_lookup;
+CREATE INDEX IF NOT EXISTS idx_string_value ON idx_string (param, normalized, rid);
 CREATE INDEX IF NOT EXISTS idx_string_rid ON idx_string (rid, param);
 
 CREATE TABLE IF NOT EXISTS idx_date (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
     low REAL NOT NULL, high REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_date_lookup ON idx_date (param, low, high);
-CREATE INDEX IF NOT EXISTS idx_date_rid ON idx_date (rid, param);
+DROP INDEX IF EXISTS idx_date_lookup;
+CREATE INDEX IF NOT EXISTS idx_date_range ON idx_date (param, low, high, rid);
+DROP INDEX IF EXISTS idx_date_rid;
+CREATE INDEX IF NOT EXISTS idx_date_probe ON idx_date (rid, param, low, high);
 
 CREATE TABLE IF NOT EXISTS idx_number (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
     value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_number_lookup ON idx_number (param, value);
+DROP INDEX IF EXISTS idx_number_lookup;
+CREATE INDEX IF NOT EXISTS idx_number_value ON idx_number (param, value, rid);
 CREATE INDEX IF NOT EXISTS idx_number_rid ON idx_number (rid, param);
 
 CREATE TABLE IF NOT EXISTS idx_quantity (
@@ -82,20 +93,24 @@ CREATE TABLE IF NOT EXISTS idx_quantity (
     system TEXT NOT NULL, code TEXT NOT NULL,
     canonical_value REAL, canonical_code TEXT
 );
-CREATE INDEX IF NOT EXISTS idx_quantity_lookup ON idx_quantity (param, code, value);
+DROP INDEX IF EXISTS idx_quantity_lookup;
+CREATE INDEX IF NOT EXISTS idx_quantity_value ON idx_quantity (param, value, rid);
 CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid, param);
 
 CREATE TABLE IF NOT EXISTS idx_reference (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
     target_type TEXT NOT NULL, target_id TEXT NOT NULL, url TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_reference_lookup ON idx_reference (param, target_id, target_type);
+DROP INDEX IF EXISTS idx_reference_lookup;
+CREATE INDEX IF NOT EXISTS idx_reference_target
+    ON idx_reference (param, target_id, target_type, rid);
 CREATE INDEX IF NOT EXISTS idx_reference_rid ON idx_reference (rid, param);
 
 CREATE TABLE IF NOT EXISTS idx_uri (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL, value TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS idx_uri_lookup ON idx_uri (param, value);
+DROP INDEX IF EXISTS idx_uri_lookup;
+CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (param, value, rid);
 CREATE INDEX IF NOT EXISTS idx_uri_rid ON idx_uri (rid, param);
 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -120,7 +135,7 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA cache_size=-65536")
-    conn.execute("PRAGMA mmap_size=268435456")
+    conn.execute("PRAGMA mmap_size=2147418112")  # the most SQLite builds allow (2 GiB)
     return conn
 
 

@@ -23,6 +23,7 @@ from fhir_server.storage.sqlite.schema import INDEX_TABLES
 from fhir_server.storage.sqlite.versions import to_version
 
 _COLUMNS = "r.type, r.id, r.version_id, r.last_updated, r.method, r.content"
+_MAX_INTEGER = 2**63 - 1  # SQLite INTEGER is 64-bit: no version or row position is larger
 
 
 class SqliteSession:
@@ -39,6 +40,8 @@ class SqliteSession:
         return None if row is None else to_version(row)
 
     def vread(self, resource_type: str, id: str, version_id: int) -> StoredVersion | None:
+        if version_id > _MAX_INTEGER:
+            return None
         row = self.conn.execute(
             "SELECT type, id, version_id, last_updated, method, content FROM history"
             " WHERE type = ? AND id = ? AND version_id = ?",
@@ -98,8 +101,10 @@ class SqliteSession:
         )
 
     def search(self, query: Query) -> Page:
-        sql = compile_query(query, f"r.rid, {_COLUMNS}")
-        rows = self.conn.execute(sql.text, sql.params).fetchall()
+        rows = []
+        if query.offset <= _MAX_INTEGER:  # a larger offset is past every result set
+            sql = compile_query(query, f"r.rid, {_COLUMNS}")
+            rows = self.conn.execute(sql.text, sql.params).fetchall()
         entries = [to_version(row[1:]) for row in rows]
         total: int | None = None
         if query.total != "none":

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from fhir_server.auth.clients import ClientRegistry
 from fhir_server.auth.file_store import FileAuthStore
 from fhir_server.auth.jose import PrivateKey
 from fhir_server.auth.keys import KeyRing
-from fhir_server.auth.memory_store import MemoryAuthStore, MemoryExpiringStore
+from fhir_server.auth.memory_store import MemoryAuthStore
 from fhir_server.auth.passwords import PasswordHasher
 from fhir_server.auth.users import UserDirectory
 from fhir_server.errors import InvalidRequest, Unauthorized
@@ -121,7 +120,7 @@ def test_file_store_persists_atomically_and_privately(tmp_path: Path) -> None:
     assert store.pop("clients", "b") is None
     assert json.loads(path.read_text()) == {"clients": {"a": {"x": 1}}}
     assert os.stat(path).st_mode & 0o777 == 0o600
-    assert [p.name for p in path.parent.iterdir()] == ["auth.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["auth.json", "auth.json.lock"]
     assert dict(FileAuthStore(path).items("clients")) == {"a": {"x": 1}}
 
 
@@ -149,39 +148,3 @@ def test_memory_store_returns_copies() -> None:
     assert fetched is not None
     fetched["list"].append(3)
     assert store.get("c", "k") == {"list": [1]}
-
-
-def test_expiring_store(clock: FixedClock) -> None:
-    store = MemoryExpiringStore(clock)
-    store.put("code", "k", {"v": 1}, clock() + 10)
-    assert store.get("code", "k") == {"v": 1}
-    assert store.add_once("jti", "j", clock() + 10)
-    assert not store.add_once("jti", "j", clock() + 10)
-    clock.advance(10)
-    assert store.get("code", "k") is None
-    assert store.take("code", "k") is None
-    assert store.add_once("jti", "j", clock() + 10)
-
-
-def test_expiring_store_purges_old_entries(clock: FixedClock) -> None:
-    store = MemoryExpiringStore(clock)
-    for i in range(300):
-        store.put("code", str(i), {}, clock() + 1)
-    clock.advance(2)
-    for i in range(300):
-        store.put("other", str(i), {}, clock() + 1)
-    assert all(kind == "other" for kind, _ in store._data)
-
-
-def test_take_is_single_use_under_concurrency(clock: FixedClock) -> None:
-    store = MemoryExpiringStore(clock)
-    store.put("code", "k", {"v": 1}, clock() + 10)
-    results: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(store.take("code", "k"))) for _ in range(16)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert [r for r in results if r is not None] == [{"v": 1}]

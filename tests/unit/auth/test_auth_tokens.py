@@ -69,6 +69,7 @@ def test_caller_from_bearer_header(server: SmartAuthServer) -> None:
         patient_id="p1",
         fhir_user=f"{FHIR_BASE}/Practitioner/prac1",
         subject="alice",
+        names=frozenset({"openid"}),
     )
     assert [str(s) for s in caller.scopes] == ["patient/Observation.rs"]
 

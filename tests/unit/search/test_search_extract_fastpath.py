@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,8 +95,12 @@ EXTRA_SHAPES: list[dict[str, Any]] = [
 ]
 
 
+R4_EXAMPLES = Path(__file__).parents[2] / "fixtures" / "r4-examples"
+
+
 def shapes() -> list[dict[str, Any]]:
-    return [load(name) for name in FIXTURE_NAMES] + EXTRA_SHAPES
+    official = [json.loads(p.read_text("utf-8")) for p in sorted(R4_EXAMPLES.glob("*.json"))]
+    return [load(name) for name in FIXTURE_NAMES] + EXTRA_SHAPES + official
 
 
 @pytest.mark.parametrize("resource", shapes(), ids=lambda r: f"{r['resourceType']}-{r['id']}")

@@ -1,0 +1,254 @@
+"""The durable inbox: every raw message, written before any transport acknowledges it.
+
+Its own SQLite file (``data_dir/inbox.db``), whatever the FHIR backend is, in WAL mode with
+``synchronous=FULL``: a row is on disk when :meth:`Inbox.receive` returns (and a dead
+letter when :meth:`Inbox.dead` returns). The message key is
+unique, so a redelivered message finds its first row instead of adding one. A row moves
+``received -> processed`` or ``received -> dead``; a dead row goes back to ``received``
+when it is replayed. Rows left ``received`` by a crash are processed again on start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+State = Literal["received", "processed", "dead"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS message (
+    id           TEXT PRIMARY KEY,
+    key          TEXT NOT NULL UNIQUE,
+    mapper       TEXT NOT NULL,
+    transport    TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    payload      BLOB NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('received', 'processed', 'dead')),
+    received_at  TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    error        TEXT,
+    result       TEXT
+);
+CREATE INDEX IF NOT EXISTS message_state ON message (state, received_at);
+"""
+_COLUMNS = (
+    "id, key, mapper, transport, source, content_type, payload, state, received_at,"
+    " updated_at, attempts, error, result"
+)
+
+
+def message_id(key: str) -> str:
+    """The inbox id of a message key: stable, URL-safe, the same on every delivery."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxMessage:
+    """One stored message and what became of it.
+
+    Attributes:
+        id: the inbox id (from the key).
+        key: the message key.
+        mapper: the mapper name (``hl7v2`` routes by MSH-9).
+        transport: ``http``, ``mllp`` or ``mqtt``.
+        source: peer address, topic or client.
+        content_type: the media type it came with.
+        payload: the raw bytes.
+        state: received, processed or dead.
+        received_at: first delivery.
+        updated_at: last state change.
+        attempts: how often processing ran.
+        error: why it is dead: ``{"code", "reason", "location"}``.
+        result: what processing did: ``{"entries": [...]}``.
+    """
+
+    id: str
+    key: str
+    mapper: str
+    transport: str
+    source: str
+    content_type: str
+    payload: bytes
+    state: State
+    received_at: datetime
+    updated_at: datetime
+    attempts: int
+    error: dict[str, Any] | None
+    result: dict[str, Any] | None
+
+    def summary(self) -> dict[str, Any]:
+        """The message without its payload, as JSON."""
+        return {
+            "id": self.id,
+            "key": self.key,
+            "mapper": self.mapper,
+            "transport": self.transport,
+            "source": self.source,
+            "contentType": self.content_type,
+            "state": self.state,
+            "receivedAt": self.received_at.isoformat(),
+            "updatedAt": self.updated_at.isoformat(),
+            "attempts": self.attempts,
+            "error": self.error,
+            "result": self.result,
+        }
+
+
+def _row(row: tuple[Any, ...]) -> InboxMessage:
+    error = orjson.loads(row[11]) if row[11] else None
+    result = orjson.loads(row[12]) if row[12] else None
+    return InboxMessage(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        bytes(row[6]),
+        row[7],
+        datetime.fromisoformat(row[8]),
+        datetime.fromisoformat(row[9]),
+        row[10],
+        error,
+        result,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Inbox:
+    """The inbox on one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (or create) the inbox at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _cursor(self, *, durable: bool = True) -> Iterator[sqlite3.Cursor]:
+        """A cursor whose writes are fsynced before they return, unless not ``durable``."""
+        with self._lock:
+            if not durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                yield self._db.cursor()
+            finally:
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=FULL")
+
+    def receive(
+        self,
+        key: str,
+        *,
+        mapper: str,
+        transport: str,
+        source: str,
+        payload: bytes,
+        content_type: str = "",
+    ) -> tuple[InboxMessage, bool]:
+        """Store a message durably; a known key returns the stored one.
+
+        Returns:
+            The stored message and True when this delivery is the first.
+        """
+        id, now = message_id(key), _now()
+        with self._cursor() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO message (id, key, mapper, transport, source, content_type,"
+                " payload, state, received_at, updated_at) VALUES (?,?,?,?,?,?,?,'received',?,?)",
+                (id, key, mapper, transport, source, content_type, payload, now, now),
+            )
+            first = cur.rowcount == 1
+            row = cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)).fetchone()
+        return _row(row), first
+
+    def get(self, id: str) -> InboxMessage | None:
+        """The message with inbox id ``id``."""
+        with self._cursor() as cur:
+            row = cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)).fetchone()
+        return _row(row) if row else None
+
+    def list(self, state: State | None = None, *, limit: int = 100) -> list[InboxMessage]:
+        """Messages, oldest first, optionally of one state."""
+        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {_COLUMNS} FROM message {where} ORDER BY received_at, id LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many messages are in each state."""
+        with self._cursor() as cur:
+            rows = cur.execute("SELECT state, count(*) FROM message GROUP BY state").fetchall()
+        return {"received": 0, "processed": 0, "dead": 0, **dict(rows)}
+
+    def processed(self, id: str, result: dict[str, Any]) -> None:
+        """Record that processing succeeded.
+
+        Not fsynced: the resources themselves are durable in the FHIR store, and a row a
+        power failure took back to ``received`` is processed again without effect.
+        """
+        self._finish(id, "processed", None, result)
+
+    def dead(self, id: str, error: dict[str, Any]) -> None:
+        """Record that processing failed for good, and why."""
+        self._finish(id, "dead", error, None)
+
+    def _finish(
+        self, id: str, state: State, error: dict[str, Any] | None, result: dict[str, Any] | None
+    ) -> None:
+        with self._cursor(durable=state == "dead") as cur:
+            cur.execute(
+                "UPDATE message SET state = ?, error = ?, result = ?, updated_at = ?,"
+                " attempts = attempts + 1 WHERE id = ?",
+                (
+                    state,
+                    orjson.dumps(error).decode() if error else None,
+                    orjson.dumps(result).decode() if result else None,
+                    _now(),
+                    id,
+                ),
+            )
+
+    def requeue(self, id: str) -> InboxMessage | None:
+        """Put a dead message back to ``received`` (for a replay); None unless it is dead."""
+        with self._cursor() as cur:
+            cur.execute(
+                "UPDATE message SET state = 'received', updated_at = ? WHERE id = ?"
+                " AND state = 'dead'",
+                (_now(), id),
+            )
+            if cur.rowcount != 1:
+                return None
+            row = cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)).fetchone()
+        return _row(row)
+
+    def discard(self, id: str) -> None:
+        """Forget a message that was refused before it was accepted (e.g. not authorized)."""
+        with self._cursor() as cur:
+            cur.execute("DELETE FROM message WHERE id = ? AND state = 'received'", (id,))
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
