@@ -78,7 +78,9 @@ def main() -> int:
             "FHIR_SERVER_AUTH": "off",  # loopback only
         }
         cmd = [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port)]
-        server = subprocess.Popen([*cmd, "--workers", str(args.workers)], env=env)
+        if args.workers > 1:
+            cmd += ["--workers", str(args.workers)]
+        server = subprocess.Popen(cmd, env=env)
         try:
             _wait_ready(root, server)
             for scenario in protocol(args.load_bundles):
@@ -91,6 +93,8 @@ def main() -> int:
             settings = {"backend": "sqlite", "synchronous": "FULL", "workers": args.workers}
             summary = {
                 "server_rss_mb": _rss_mb(server.pid),
+                # RSS counts the database's mmap once per reader connection; RssAnon does not
+                "server_rss_anon_mb": _rss_mb(server.pid, "RssAnon"),
                 "cpus": os.cpu_count(),
                 "load_average_1m": round(os.getloadavg()[0], 2),
             }

@@ -132,11 +132,12 @@ def _cpu_s(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _rss_mb(pid: int) -> float:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of ``pid`` and its children; ``RssAnon`` leaves out mapped files."""
     total = 0
     for proc in _tree(pid):
         status = Path(f"/proc/{proc}/status").read_text()
-        line = next(x for x in status.splitlines() if x.startswith("VmRSS"))
+        line = next(x for x in status.splitlines() if x.startswith(field))
         total += int(line.split()[1])
     return round(total / 1024, 1)
 
@@ -168,6 +169,7 @@ def main() -> int:
                     time.sleep(0.1)
             figures = asyncio.run(_bench(base, args.scale, server.pid))
             figures["server_rss_mb"] = _rss_mb(server.pid)
+            figures["server_rss_anon_mb"] = _rss_mb(server.pid, "RssAnon")
             figures["cpus"] = os.cpu_count()
             figures["load_average_1m"] = round(os.getloadavg()[0], 2)  # other work on the box
             figures["settings"] = {

@@ -9,6 +9,7 @@ entries run independently, each in its own atomic unit.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from fhir_server.errors import FhirError, InvalidRequest, PreconditionFailed
 from fhir_server.search.ir import Query
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+_PLAIN_PARAM = re.compile(r"[a-z][a-z0-9-]*", re.IGNORECASE)
+"""A search parameter name without modifier or chain, so that OR-ing its values is a union."""
 
 
 @dataclass(slots=True)
@@ -107,20 +110,58 @@ def _single_match(svc: ResourceService, resource_type: str, query: list[tuple[st
     return matches.entries[0]
 
 
+def _condition(entry: EntryRequest) -> list[tuple[str, str]] | None:
+    """The search condition of a conditional create or update entry."""
+    if entry.method == "POST" and entry.if_none_exist:
+        return parse_qsl(entry.if_none_exist.lstrip("?"), keep_blank_values=True)
+    if entry.method == "PUT" and entry.id is None:
+        return entry.query
+    return None
+
+
+def _unmatched(svc: ResourceService, entries: list[EntryRequest]) -> set[int]:
+    """Indexes of conditional entries that match nothing, found with one search per group.
+
+    The single-parameter conditions on one type and parameter (``identifier=s|v``: every
+    mapped reading) are OR-ed into one search. When it finds nothing, none of them matches;
+    when it finds something, each condition is searched on its own, as before.
+    """
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for entry in entries:
+        condition = _condition(entry)
+        if condition and len(condition) == 1 and _PLAIN_PARAM.fullmatch(condition[0][0]):
+            name, value = condition[0]
+            if value:
+                groups.setdefault((entry.type, name), []).append((entry.index, value))
+    unmatched: set[int] = set()
+    for (resource_type, name), items in groups.items():
+        if len(items) < 2:
+            continue
+        try:
+            values = ",".join(value for _, value in items)
+            query, _ = svc.parse([resource_type], [(name, values)], strict=True)
+        except FhirError:
+            continue
+        if not svc.search(Query(query.resource_types, query.where, count=1, total="none")).entries:
+            unmatched.update(index for index, _ in items)
+    return unmatched
+
+
 def _assign_ids(svc: ResourceService, entries: list[EntryRequest]) -> dict[str, str]:
     """Ids for POST and conditional PUT entries, and the fullUrl -> reference map."""
     mapping: dict[str, str] = {}
+    unmatched = _unmatched(svc, entries)
     for entry in entries:
+        condition = None if entry.index in unmatched else _condition(entry)
         if entry.method == "POST":
             entry.assigned_id = str(uuid.uuid4())
-            if entry.if_none_exist:
-                condition = parse_qsl(entry.if_none_exist.lstrip("?"), keep_blank_values=True)
+            if condition is not None:
                 existing = _conditional_match(svc, entry.type, condition)
                 if existing is not None:
                     entry.assigned_id, entry.matched = existing, True
             target = f"{entry.type}/{entry.assigned_id}"
         elif entry.method == "PUT" and entry.id is None:
-            existing = _conditional_match(svc, entry.type, entry.query)
+            existing = None if condition is None else _conditional_match(svc, entry.type, condition)
             body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
             entry.assigned_id = existing or body_id or str(uuid.uuid4())
             target = f"{entry.type}/{entry.assigned_id}"

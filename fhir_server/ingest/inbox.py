@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -129,6 +129,40 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A delivery to store: its key, mapper name, transport, source, payload and type."""
+
+    key: str
+    mapper: str
+    transport: str
+    source: str
+    payload: bytes
+    content_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What processing did to one message: its new state, and the error or the result."""
+
+    id: str
+    state: State
+    error: dict[str, Any] | None
+    result: dict[str, Any] | None
+
+
+@contextmanager
+def _unit(cur: sqlite3.Cursor) -> Iterator[None]:
+    """One transaction on an autocommit connection: committed, or rolled back on error."""
+    cur.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
+
+
 class Inbox:
     """The inbox on one SQLite file; safe to share between threads."""
 
@@ -169,16 +203,42 @@ class Inbox:
         Returns:
             The stored message and True when this delivery is the first.
         """
-        id, now = message_id(key), _now()
-        with self._cursor() as cur:
-            cur.execute(
-                "INSERT OR IGNORE INTO message (id, key, mapper, transport, source, content_type,"
-                " payload, state, received_at, updated_at) VALUES (?,?,?,?,?,?,?,'received',?,?)",
-                (id, key, mapper, transport, source, content_type, payload, now, now),
-            )
-            first = cur.rowcount == 1
-            row = cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)).fetchone()
-        return _row(row), first
+        return self.receive_many(
+            [NewMessage(key, mapper, transport, source, payload, content_type)]
+        )[0]
+
+    def receive_many(self, messages: Sequence[NewMessage]) -> list[tuple[InboxMessage, bool]]:
+        """Store several messages in one durable commit; known keys return the stored rows.
+
+        Returns:
+            Per message, in order: the stored row and True when this delivery is the first
+            (a key given twice is first only the first time).
+        """
+        now = _now()
+        stored: list[tuple[InboxMessage, bool]] = []
+        with self._cursor() as cur, _unit(cur):
+            for m in messages:
+                id = message_id(m.key)
+                cur.execute(
+                    "INSERT OR IGNORE INTO message (id, key, mapper, transport, source,"
+                    " content_type, payload, state, received_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,'received',?,?)",
+                    (
+                        id,
+                        m.key,
+                        m.mapper,
+                        m.transport,
+                        m.source,
+                        m.content_type,
+                        m.payload,
+                        now,
+                        now,
+                    ),
+                )
+                first = cur.rowcount == 1
+                row = cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)).fetchone()
+                stored.append((_row(row), first))
+        return stored
 
     def get(self, id: str) -> InboxMessage | None:
         """The message with inbox id ``id``."""
@@ -203,32 +263,42 @@ class Inbox:
         return {"received": 0, "processed": 0, "dead": 0, **dict(rows)}
 
     def processed(self, id: str, result: dict[str, Any]) -> None:
-        """Record that processing succeeded.
-
-        Not fsynced: the resources themselves are durable in the FHIR store, and a row a
-        power failure took back to ``received`` is processed again without effect.
-        """
-        self._finish(id, "processed", None, result)
+        """Record that processing succeeded (see :meth:`finish_many`)."""
+        self.finish_many([Finished(id, "processed", None, result)])
 
     def dead(self, id: str, error: dict[str, Any]) -> None:
         """Record that processing failed for good, and why."""
-        self._finish(id, "dead", error, None)
+        self.finish_many([Finished(id, "dead", error, None)])
 
-    def _finish(
-        self, id: str, state: State, error: dict[str, Any] | None, result: dict[str, Any] | None
-    ) -> None:
-        with self._cursor(durable=state == "dead") as cur:
-            cur.execute(
-                "UPDATE message SET state = ?, error = ?, result = ?, updated_at = ?,"
-                " attempts = attempts + 1 WHERE id = ?",
-                (
-                    state,
-                    orjson.dumps(error).decode() if error else None,
-                    orjson.dumps(result).decode() if result else None,
-                    _now(),
-                    id,
-                ),
-            )
+    def finish_many(self, outcomes: Sequence[Finished]) -> tuple[InboxMessage, ...]:
+        """Record what processing did to several messages in one commit; their rows after.
+
+        The commit is fsynced when a message became dead. ``processed`` alone is not: the
+        resources themselves are durable in the FHIR store, and a row a power failure took
+        back to ``received`` is processed again without effect.
+        """
+        if not outcomes:
+            return ()
+        now = _now()
+        durable = any(o.state == "dead" for o in outcomes)
+        rows: list[tuple[Any, ...]] = []
+        with self._cursor(durable=durable) as cur, _unit(cur):
+            for o in outcomes:
+                cur.execute(
+                    "UPDATE message SET state = ?, error = ?, result = ?, updated_at = ?,"
+                    " attempts = attempts + 1 WHERE id = ?",
+                    (
+                        o.state,
+                        orjson.dumps(o.error).decode() if o.error else None,
+                        orjson.dumps(o.result).decode() if o.result else None,
+                        now,
+                        o.id,
+                    ),
+                )
+                rows.append(
+                    cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (o.id,)).fetchone()
+                )
+        return tuple(_row(r) for r in rows)
 
     def requeue(self, id: str) -> InboxMessage | None:
         """Put a dead message back to ``received`` (for a replay); None unless it is dead."""

@@ -2,7 +2,10 @@
 
 A frame is ``0x0B`` message ``0x1C 0x0D``; a connection carries any number of them, one
 after another. Each message is written to the inbox and processed before its ACK is sent,
-so an ACK AA means the resources are stored. Bytes before a start block are dropped; a new
+so an ACK AA means the resources are stored. Messages go to the pipeline's batch worker
+(:meth:`Pipeline.submit`), so the connections share its commits; the event loop only frames
+and acknowledges. The frames of one read are submitted together and acknowledged in order.
+Bytes before a start block are dropped; a new
 start block inside a frame drops the unfinished one (the sender did not complete it, so it
 was never acknowledged); a frame over the size limit is answered AR and the connection is
 closed, as is a connection idle for longer than the idle timeout.
@@ -12,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Executor
+from concurrent.futures import Future
 
 from fhir_server.ingest.ack import build_ack
 from fhir_server.ingest.msh import Header, NotHl7, parse_header
-from fhir_server.ingest.pipeline import HL7_ROUTE, Pipeline, Transient
+from fhir_server.ingest.pipeline import HL7_ROUTE, Delivery, Pipeline, Result, Transient
 
 START, END, CR = b"\x0b", b"\x1c", b"\x0d"
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
@@ -101,14 +104,12 @@ class MllpServer:
         *,
         max_message_bytes: int,
         idle_timeout: float,
-        executor: Executor | None = None,
     ) -> None:
         """Configure the server; :meth:`start` binds it."""
         self.pipeline = pipeline
         self.host, self.port = host, port
         self.max_message_bytes = max_message_bytes
         self.idle_timeout = idle_timeout
-        self.executor = executor
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -129,13 +130,16 @@ class MllpServer:
             await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
 
-    def answer(self, payload: bytes, peer: str) -> bytes:
-        """Store and process one message; the ACK to send back (blocking)."""
+    def submit(self, payload: bytes, peer: str) -> Future[Result]:
+        """Hand one message to the pipeline's batch worker."""
+        delivery = Delivery(HL7_ROUTE, payload, "mllp", peer, HL7_MEDIA_TYPE)
+        return self.pipeline.submit(delivery)
+
+    async def acknowledge(self, payload: bytes, pending: Future[Result]) -> bytes:
+        """The ACK of a submitted message, once it is stored and processed."""
         header = _header(payload)
         try:
-            result = self.pipeline.ingest(
-                HL7_ROUTE, payload, transport="mllp", source=peer, content_type=HL7_MEDIA_TYPE
-            )
+            result = await asyncio.wrap_future(pending)
         except Transient as exc:
             error = {"code": "application-error", "reason": f"retry later: {exc}"}
             return build_ack(header, error)
@@ -147,7 +151,6 @@ class MllpServer:
         self._connections.add(task)
         peer = "mllp://{}:{}".format(*writer.get_extra_info("peername")[:2])
         frames = FrameReader(self.max_message_bytes)
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
@@ -164,10 +167,10 @@ class MllpServer:
                     writer.write(frame(build_ack(_header(exc.head), reason)))
                     await writer.drain()
                     break
-                for message in messages:
-                    ack = await loop.run_in_executor(self.executor, self.answer, message, peer)
-                    writer.write(frame(ack))
-                    await writer.drain()
+                pending = [(m, self.submit(m, peer)) for m in messages]
+                for message, future in pending:
+                    writer.write(frame(await self.acknowledge(message, future)))
+                await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             log.info("MLLP %s disconnected", peer)
         finally:

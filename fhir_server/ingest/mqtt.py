@@ -2,9 +2,10 @@
 
 Each subscribed topic filter names a mapper (``devices/+/readings=device-templates``).
 Acknowledgement is manual: the PUBACK goes out only after the message is in the inbox, so
-the broker redelivers anything the server did not store. Processing then runs on a worker
-thread; a crash between the PUBACK and the end of processing leaves the message
-``received`` in the inbox, and it is processed on the next start. The session is
+the broker redelivers anything the server did not store. Messages go to the pipeline's
+batch worker, which writes the inbox rows of everything waiting in one commit, sends their
+PUBACKs, then processes them; a crash between the PUBACK and the end of processing leaves
+the message ``received`` in the inbox, and it is processed on the next start. The session is
 persistent (``clean_session=False``, a fixed client id): QoS 1 messages published while
 the server or the broker was down are delivered after the reconnect, which paho retries
 with back-off for as long as the server runs.
@@ -13,7 +14,7 @@ with back-off for as long as the server runs.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +22,8 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from fhir_server.ingest.pipeline import Pipeline, Refused, Transient
+from fhir_server.ingest.inbox import InboxMessage
+from fhir_server.ingest.pipeline import Delivery, Pipeline, Result
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,6 @@ class MqttSubscriber:
             raise ValueError(f"unsupported MQTT URL {url!r}: use mqtt://host:port")
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 1883
         self.pipeline, self.routes = pipeline, routes
-        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mqtt-ingest")
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -73,10 +74,9 @@ class MqttSubscriber:
         self.client.loop_start()
 
     def stop(self) -> None:
-        """Disconnect and finish the messages being processed."""
+        """Disconnect (the pipeline finishes the messages it queued)."""
         self.client.disconnect()
         self.client.loop_stop()
-        self._workers.shutdown(wait=True)
 
     def _on_connect(
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -98,24 +98,17 @@ class MqttSubscriber:
         if mapper is None:
             client.ack(message.mid, message.qos)
             return
-        try:
-            stored, _first = self.pipeline.accept(
-                mapper, bytes(message.payload), transport="mqtt", source=f"mqtt:{message.topic}"
-            )
-        except Exception:  # not stored: no PUBACK, so the broker redelivers it on reconnect
-            log.exception("MQTT message on %s could not be stored", message.topic)
-            return
-        client.ack(message.mid, message.qos)
-        if stored.state == "received":
-            self._workers.submit(self._process, stored.id)
 
-    def _process(self, id: str) -> None:
-        message = self.pipeline.inbox.get(id)
-        if message is None or message.state != "received":
-            return
-        try:
-            self.pipeline.process(message)
-        except (Refused, Transient) as exc:
-            log.warning("MQTT message %s left pending: %s", id, exc)
-        except Exception:
-            log.exception("MQTT message %s failed", id)
+        def stored(_message: InboxMessage) -> None:
+            client.ack(message.mid, message.qos)
+
+        source = f"mqtt:{message.topic}"
+        delivery = Delivery(mapper, bytes(message.payload), "mqtt", source, on_stored=stored)
+        self.pipeline.submit(delivery).add_done_callback(_report)
+
+
+def _report(done: Future[Result]) -> None:
+    """Log a message that could not be stored (no PUBACK: the broker redelivers it) or run."""
+    error = done.exception()
+    if error is not None:
+        log.warning("MQTT message left for redelivery or restart: %r", error)

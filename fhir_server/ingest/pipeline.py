@@ -1,13 +1,19 @@
 """Raw message -> mapper -> transaction Bundle -> resource service, with the inbox around it.
 
-:meth:`Pipeline.ingest` is what every transport calls: it writes the message to the inbox
-(durable before it returns), and processes it unless an earlier delivery already did, in
-which case the first answer is given again. Processing maps the payload with the mapper the
-message names (``hl7v2`` routes by MSH-9), stamps every written resource with
-``meta.source`` = ``urn:fhir-server:inbox:<id>`` (the inbox message it came from), and runs
-the entries as one transaction (:func:`fhir_server.core.bundles.transaction`): conditional
-creates find-or-create Devices and Patients by identifier, and conditional updates of the
-same content create no new version, so running a message twice changes nothing.
+Every transport hands deliveries to :meth:`Pipeline.submit` (or :meth:`Pipeline.ingest`, which
+waits): one worker thread (:mod:`fhir_server.ingest.batcher`) takes every delivery waiting,
+from all connections and clients, and :meth:`Pipeline.ingest_many` runs them as a batch:
+their inbox rows in one fsynced commit (``on_stored`` runs after it: the MQTT PUBACK), the
+new ones mapped, written in one storage transaction and marked in one inbox commit. If that
+transaction fails, it is rolled back whole and every message runs in its own transaction,
+so a bad message only fails itself. A redelivered message is answered from the inbox.
+
+Processing maps the payload with the mapper the message names (``hl7v2`` routes by
+MSH-9), stamps every written resource with ``meta.source`` = ``urn:fhir-server:inbox:<id>``
+(the inbox message it came from), and runs the entries as one transaction
+(:func:`fhir_server.core.bundles.transaction`): conditional creates find-or-create Devices
+and Patients by identifier, and conditional updates of the same content create no new
+version, so running a message twice changes nothing.
 
 Outcomes: ``processed``; ``dead`` (the mapper or the transaction rejected the message, the
 reason is kept and the message can be replayed); or an exception that leaves the message
@@ -18,14 +24,17 @@ and :class:`Transient` (the store is unavailable).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from fhir_server.core.bundles import EntryResult, transaction
 from fhir_server.core.resources import ResourceService
 from fhir_server.errors import FhirError, Forbidden, StorageUnavailable, Unauthorized
-from fhir_server.ingest.inbox import Inbox, InboxMessage
+from fhir_server.ingest.batcher import Batcher
+from fhir_server.ingest.inbox import Finished, Inbox, InboxMessage, NewMessage
 from fhir_server.ingest.msh import NotHl7, looks_like_hl7, parse_header
 from fhir_server.ingest.registry import MapperRegistry
 from fhir_server.ingest.spec import (
@@ -135,6 +144,33 @@ def _entry_summary(result: EntryResult) -> dict[str, Any]:
     return summary
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as a transport received it.
+
+    Attributes:
+        mapper: the mapper it names (``hl7v2`` routes by MSH-9).
+        payload: the raw bytes.
+        transport: ``http``, ``mllp`` or ``mqtt``.
+        source: peer address, topic or client.
+        content_type: the media type it came with.
+        service: the resource service to write through (the caller's); None: the pipeline's.
+        on_stored: called with the inbox row once it is durable, before processing.
+    """
+
+    mapper: str
+    payload: bytes
+    transport: str
+    source: str
+    content_type: str = ""
+    service: ResourceService | None = None
+    on_stored: Callable[[InboxMessage], None] | None = None
+
+
+Outcome = InboxMessage | BaseException
+"""A processed message's row, or why it stayed ``received`` (Refused, Transient)."""
+
+
 class Pipeline:
     """Maps and writes inbox messages through a resource service."""
 
@@ -146,17 +182,22 @@ class Pipeline:
         *,
         unknown_patient_policy: UnknownPatientPolicy = "hold",
         max_entries: int = 10_000,
+        max_batch: int = 64,
     ) -> None:
         """Wire the pipeline.
 
         ``registry`` may be a loader, called on first use (entry-point discovery imports
-        every plugin); ``service`` is used when a caller brings none (MLLP, MQTT).
+        every plugin); ``service`` is used when a caller brings none (MLLP, MQTT);
+        ``max_batch`` bounds how many deliveries share one commit.
         """
         self.inbox = inbox
         self._registry = registry
         self.service = service
         self.policy: UnknownPatientPolicy = unknown_patient_policy
         self.max_entries = max_entries
+        self.max_batch = max_batch
+        self._batcher: Batcher[Delivery, Result] | None = None
+        self._batcher_lock = threading.Lock()
 
     @property
     def registry(self) -> MapperRegistry:
@@ -174,6 +215,14 @@ class Pipeline:
         except NotHl7:
             return None
 
+    def submit(self, delivery: Delivery) -> Future[Result]:
+        """Queue a delivery for the batch worker (started on first use)."""
+        with self._batcher_lock:
+            if self._batcher is None:
+                self._batcher = Batcher(self.ingest_many, max_batch=self.max_batch, name="ingest")
+            batcher = self._batcher
+        return batcher.submit(delivery)
+
     def ingest(
         self,
         mapper: str,
@@ -184,48 +233,108 @@ class Pipeline:
         content_type: str = "",
         service: ResourceService | None = None,
     ) -> Result:
-        """Store one delivery in the inbox, then process it unless that was done before."""
-        stored, first = self.inbox.receive(
-            message_key(self.mapper_for(mapper, payload), payload),
-            mapper=mapper,
-            transport=transport,
-            source=source,
-            payload=payload,
-            content_type=content_type,
-        )
-        if stored.state != "received":
-            return Result(stored, duplicate=True)
-        try:
-            return Result(self.process(stored, service), duplicate=False)
-        except Refused:
-            if first:  # refused before it was accepted: as if it never came
-                self.inbox.discard(stored.id)
-            raise
+        """Store one delivery in the inbox, then process it unless that was done before.
 
-    def accept(
-        self, mapper: str, payload: bytes, *, transport: str, source: str
-    ) -> tuple[InboxMessage, bool]:
-        """Store one delivery without processing it (a transport that acks first)."""
-        key = message_key(self.mapper_for(mapper, payload), payload)
-        return self.inbox.receive(
-            key, mapper=mapper, transport=transport, source=source, payload=payload
-        )
+        Raises:
+            Refused: the caller may not write what it maps to (nothing is kept).
+            Transient: the store is unavailable; the message stays ``received``.
+        """
+        delivery = Delivery(mapper, payload, transport, source, content_type, service)
+        return self.submit(delivery).result()
+
+    def ingest_many(self, deliveries: Sequence[Delivery]) -> list[Result | BaseException]:
+        """Store deliveries in one inbox commit, then process the new ones as one batch.
+
+        Returns:
+            Per delivery, in order, its :class:`Result`, or the exception that left it
+            ``received`` (a refused first delivery is forgotten again).
+        """
+        stored = self.inbox.receive_many([self._new(d) for d in deliveries])
+        for delivery, (message, _) in zip(deliveries, stored, strict=True):
+            if delivery.on_stored is not None:
+                delivery.on_stored(message)
+        claimed: dict[str, int] = {}
+        groups: list[tuple[ResourceService, list[InboxMessage]]] = []
+        for index, (delivery, (message, _)) in enumerate(zip(deliveries, stored, strict=True)):
+            if message.state != "received" or message.id in claimed:
+                continue
+            claimed[message.id] = index
+            service = delivery.service or self.service
+            group = next((g for s, g in groups if s is service), None)
+            if group is None:
+                groups.append((service, group := []))
+            group.append(message)
+        outcomes: dict[str, Outcome] = {}
+        for service, messages in groups:
+            outcomes.update(self._process_group(service, messages))
+        return [
+            self._answer(index, message, first, claimed, outcomes)
+            for index, (message, first) in enumerate(stored)
+        ]
+
+    def _new(self, delivery: Delivery) -> NewMessage:
+        key = message_key(self.mapper_for(delivery.mapper, delivery.payload), delivery.payload)
+        d = delivery
+        return NewMessage(key, d.mapper, d.transport, d.source, d.payload, d.content_type)
+
+    def _answer(
+        self,
+        index: int,
+        message: InboxMessage,
+        first: bool,
+        claimed: dict[str, int],
+        outcomes: dict[str, Outcome],
+    ) -> Result | BaseException:
+        outcome = outcomes.get(message.id)
+        if outcome is None:  # processed or rejected by an earlier delivery
+            return Result(message, duplicate=True)
+        mine = claimed[message.id] == index
+        if isinstance(outcome, BaseException):
+            if mine and first and isinstance(outcome, Refused):
+                self.inbox.discard(message.id)  # refused before it was accepted
+            return outcome
+        return Result(outcome, duplicate=not mine)
 
     def process(
         self, message: InboxMessage, service: ResourceService | None = None
     ) -> InboxMessage:
         """Map and write one ``received`` message; returns its row afterwards."""
-        outcome = self._run(message, service or self.service)
-        if "error" in outcome:
-            self.inbox.dead(message.id, outcome["error"])
-            log.warning("message %s is a dead letter: %s", message.id, outcome["error"]["reason"])
-        else:
-            self.inbox.processed(message.id, outcome)
-        stored = self.inbox.get(message.id)
-        assert stored is not None
-        return stored
+        outcome = self._process_group(service or self.service, [message])[message.id]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
-    def _run(self, message: InboxMessage, service: ResourceService) -> dict[str, Any]:
+    def _process_group(
+        self, service: ResourceService, messages: Sequence[InboxMessage]
+    ) -> dict[str, Outcome]:
+        """Map ``messages``, write them through ``service``, record what happened."""
+        finished: list[Finished] = []
+        bundles: list[tuple[InboxMessage, dict[str, Any]]] = []
+        for message in messages:
+            mapped = self._bundle(message)
+            if "error" in mapped:
+                finished.append(Finished(message.id, "dead", mapped["error"], None))
+            else:
+                bundles.append((message, mapped))
+        outcomes: dict[str, Outcome] = {}
+        for message, written in zip(
+            (m for m, _ in bundles), self._write_all(service, bundles), strict=True
+        ):
+            if isinstance(written, BaseException):
+                outcomes[message.id] = written
+            elif "error" in written:
+                finished.append(Finished(message.id, "dead", written["error"], None))
+            else:
+                finished.append(Finished(message.id, "processed", None, written))
+        for row in self.inbox.finish_many(finished):
+            if row.state == "dead":
+                reason = row.error["reason"] if row.error else ""
+                log.warning("message %s is a dead letter: %s", row.id, reason)
+            outcomes[row.id] = row
+        return outcomes
+
+    def _bundle(self, message: InboxMessage) -> dict[str, Any]:
+        """The transaction Bundle of a message, or ``{"error": ...}`` when it cannot map."""
         mapper = self.mapper_for(message.mapper, message.payload)
         if mapper is None:
             return {"error": _no_mapper(message)}
@@ -244,19 +353,45 @@ class Pipeline:
             log.exception("mapper %s failed on message %s", mapper.name, message.id)
             return {"error": _error("application-error", f"mapper {mapper.name} failed: {exc!r}")}
         source = SOURCE_PREFIX + message.id
-        bundle = {
+        return {
             "resourceType": "Bundle",
             "type": "transaction",
             "entry": [_stamp(e, source) for e in mapped.bundle_entries],
         }
+
+    def _write_all(
+        self, service: ResourceService, bundles: Sequence[tuple[InboxMessage, dict[str, Any]]]
+    ) -> list[dict[str, Any] | BaseException]:
+        """Every Bundle in one storage transaction; if that fails, each in its own."""
+        if len(bundles) > 1:
+            try:
+                with service.transaction() as tx:
+                    return [
+                        {"entries": [_entry_summary(r) for r in self._transaction(tx, b)]}
+                        for _, b in bundles
+                    ]
+            except Exception as exc:  # rolled back whole: now one transaction per message
+                log.info("a batch of %d messages failed (%s); one by one", len(bundles), exc)
+        return [self._write(service, bundle) for _, bundle in bundles]
+
+    def _transaction(self, service: ResourceService, bundle: dict[str, Any]) -> list[EntryResult]:
+        return transaction(service, bundle, self.max_entries)
+
+    def _write(
+        self, service: ResourceService, bundle: dict[str, Any]
+    ) -> dict[str, Any] | Exception:
+        """One Bundle in its own transaction: its summary, ``{"error": ...}``, or why not now."""
         try:
-            results = transaction(service, bundle, self.max_entries)
+            results = self._transaction(service, bundle)
         except (Unauthorized, Forbidden) as exc:
-            raise Refused(exc) from exc
+            return Refused(exc)
         except StorageUnavailable as exc:
-            raise Transient(exc.diagnostics) from exc
+            return Transient(exc.diagnostics)
         except FhirError as exc:
             return {"error": _error(exc.code or exc.issue_type, exc.diagnostics)}
+        except Exception as exc:  # not this message's fault: it stays received for a retry
+            log.exception("writing a message failed")
+            return Transient(repr(exc))
         return {"entries": [_entry_summary(r) for r in results]}
 
     def replay(self, id: str, service: ResourceService | None = None) -> InboxMessage | None:
@@ -271,11 +406,19 @@ class Pipeline:
             raise
 
     def recover(self, limit: int = 100_000) -> int:
-        """Process every message a crash left ``received``; returns how many ran."""
+        """Process every message a crash left ``received``, in batches; returns how many ran."""
         pending = self.inbox.list("received", limit=limit)
-        for message in pending:
-            try:
-                self.process(message)
-            except (Refused, Transient) as exc:
-                log.warning("message %s still pending: %s", message.id, exc)
+        for start in range(0, len(pending), self.max_batch):
+            chunk = pending[start : start + self.max_batch]
+            for id, outcome in self._process_group(self.service, chunk).items():
+                if isinstance(outcome, BaseException):
+                    log.warning("message %s still pending: %s", id, outcome)
         return len(pending)
+
+    def close(self) -> None:
+        """Finish the queued deliveries, stop the worker, close the inbox."""
+        with self._batcher_lock:
+            batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            batcher.stop()
+        self.inbox.close()

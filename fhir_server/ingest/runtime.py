@@ -65,9 +65,9 @@ class Ingestion:
             self.mqtt.start()
 
     async def stop(self) -> None:
-        """Close the transports, then the inbox."""
+        """Close the transports, then the pipeline (its queued messages first) and inbox."""
         if self.mllp is not None:
             await self.mllp.stop()
         if self.mqtt is not None:
             await asyncio.to_thread(self.mqtt.stop)
-        self.pipeline.inbox.close()
+        await asyncio.to_thread(self.pipeline.close)

@@ -240,24 +240,33 @@ def patient_subject(
     return reference(entry), (entry,)
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (not value and isinstance(value, str | list | dict))
+def _compacted(value: Any) -> Any:
+    """``value`` compacted; None when nothing is left of it (the caller drops it)."""
+    if isinstance(value, dict | list):
+        return compact(value) or None
+    return None if value is None or value == "" else value
 
 
 def compact(value: Any) -> Any:
     """``value`` without None, empty strings, lists and objects, recursively.
 
     FHIR forbids empty elements; building a resource then compacting it keeps it valid.
+    Every mapped resource goes through it, so it is written as plain loops.
     """
     if isinstance(value, dict):
-        items = ((k, compact(v) if isinstance(v, dict | list) else v) for k, v in value.items())
-        return {k: v for k, v in items if not _empty(v)}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            item = _compacted(item)
+            if item is not None:
+                out[key] = item
+        return out
     if isinstance(value, list):
-        return [
-            v
-            for v in (compact(v) if isinstance(v, dict | list) else v for v in value)
-            if not _empty(v)
-        ]
+        items = []
+        for item in value:
+            item = _compacted(item)
+            if item is not None:
+                items.append(item)
+        return items
     return value
 
 

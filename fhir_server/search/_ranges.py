@@ -39,6 +39,7 @@ Parse emits ``ne`` as ``Not(eq)``; ``range_matches``/``value_matches`` still def
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from decimal import Decimal
 
@@ -92,12 +93,19 @@ def value_matches(cmp: Cmp, value: float, low: float, high: float, target: float
 def precision_range(value: Decimal) -> tuple[Decimal, Decimal]:
     """The implicit range of a decimal: plus or minus half a unit of its last digit.
 
-    ``1e2`` has one significant figure, so its range is ``[50, 150)``.
+    ``1e2`` has one significant figure, so its range is ``[50, 150)``. Values are stored and
+    compared as doubles: when half a unit is below double precision (``66.899999999999991``),
+    the upper bound becomes the next double above the value, so that the value, as stored,
+    stays inside its own range.
     """
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int), "precision_range needs a finite decimal"
     half = Decimal(5).scaleb(exponent - 1)
-    return value - half, value + half
+    low, high = value - half, value + half
+    point = float(value)
+    if float(high) <= point:
+        high = Decimal(math.nextafter(point, math.inf))
+    return low, high
 
 
 def approximate_value(value: Decimal, low: Decimal, high: Decimal) -> tuple[Decimal, Decimal]:

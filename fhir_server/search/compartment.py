@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from conformance.definitions import patient_compartment
-from fhir_server.search.ir import AnyOf, RefMatch, Term, TokenMatch
+from fhir_server.search.ir import AnyOf, IsResource, RefMatch, Term
 
 
 @cache
@@ -46,5 +46,5 @@ def patient_compartment_term(resource_types: tuple[str, ...], patient_id: str) -
     params = sorted({p for t in resource_types for p in patient_compartment_params(t)})
     terms: list[Term] = [RefMatch(p, "Patient", patient_id) for p in params]
     if "Patient" in resource_types:
-        terms.append(TokenMatch("_id", None, patient_id))
+        terms.append(IsResource("Patient", patient_id))
     return AnyOf(tuple(terms))

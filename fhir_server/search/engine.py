@@ -22,6 +22,7 @@ from fhir_server.search.parse import parse_search
 from fhir_server.search.registry import Registry, default_registry
 
 log = logging.getLogger(__name__)
+_OWN_COLUMNS = frozenset({"_id", "_lastUpdated"})
 
 ACTIVE_SEARCH_PARAMETERS = Query(
     ("SearchParameter",),
@@ -83,10 +84,15 @@ class RegistrySearchEngine:
                 log.warning("custom SearchParameter %s skipped: %s", resource.get("id"), exc)
 
     def extract(self, resource: dict[str, Any]) -> Sequence[IndexEntry]:
-        """See SearchEngine.extract; an active SearchParameter is registered first."""
+        """See SearchEngine.extract; an active SearchParameter is registered first.
+
+        ``_id`` and ``_lastUpdated`` are left out: every store searches them on the
+        resource's own id and version timestamp.
+        """
         if resource.get("resourceType") == "SearchParameter" and resource.get("status") == "active":
             self.register(resource)
-        return extract(resource, self.registry)
+        entries = extract(resource, self.registry)
+        return [e for e in entries if e.param not in _OWN_COLUMNS]
 
     def parse(
         self, resource_types: Sequence[str], params: Sequence[tuple[str, str]], *, strict: bool

@@ -135,6 +135,14 @@ class Missing:
 
 
 @dataclass(frozen=True, slots=True)
+class IsResource:
+    """The resource is ``resource_type/id`` itself (a compartment holds its own resource)."""
+
+    resource_type: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Chain:
     """``param:Type.rest``: the referenced resource must satisfy ``where``."""
 
@@ -183,7 +191,7 @@ class Not:
 
 Term: TypeAlias = (
     "TokenMatch | TokenText | DateMatch | NumberMatch | QuantityMatch | StringMatch | UriMatch"
-    " | RefMatch | Missing | Chain | Has | Composite | AnyOf | AllOf | Not"
+    " | RefMatch | Missing | IsResource | Chain | Has | Composite | AnyOf | AllOf | Not"
 )
 
 

@@ -45,6 +45,7 @@ from fhir_server.search.ir import (
     Composite,
     DateMatch,
     Has,
+    IsResource,
     Missing,
     Not,
     NumberMatch,
@@ -156,6 +157,8 @@ class _Matcher:
                 return not self.holds(resource, inner)
             case Missing(param=param, missing=missing):
                 return (not self._entries(resource, param)) == missing
+            case IsResource(resource_type=resource_type, id=id):
+                return resource.get("resourceType") == resource_type and resource.get("id") == id
             case Chain():
                 return self._chain(resource, term)
             case Has():

@@ -68,6 +68,7 @@ def test_compartment_search_finds_only_the_patients_resources(loaded: TestClient
 
 
 def test_compartment_star_searches_every_type_in_the_compartment(loaded: TestClient) -> None:
+    put(loaded, {**observation(subject="Patient/p2"), "id": "p1"})  # same id, not p1's
     body = bundle(loaded, "/fhir/Patient/p1/*?_count=50")
     assert sorted(ids(body)) == ["Encounter/e1", "Observation/o1", "Observation/o2", "Patient/p1"]
     narrowed = bundle(loaded, "/fhir/Patient/p1/*?_type=Encounter")

@@ -31,6 +31,7 @@ from fhir_server.search.ir import (
     Composite,
     DateMatch,
     Has,
+    IsResource,
     Missing,
     Not,
     NumberMatch,
@@ -76,6 +77,11 @@ _VALUES: Final = (
 class Resolver(Protocol):
     """Runs the inner query of a chain or ``_has`` against the database."""
 
+    @property
+    def resource_type(self) -> str:
+        """The type of the collection being searched."""
+        ...
+
     def referenced_ids(self, target_type: str, where: Term) -> list[str]:
         """Ids of current ``target_type`` resources matching ``where``."""
         ...
@@ -120,13 +126,23 @@ def compile_term(term: Term, resolver: Resolver | None = None) -> Filter:
             return _composite(term)
         case Missing(param=param, missing=missing):
             return _missing(param, missing)
+        case IsResource(resource_type=resource_type, id=id):
+            same = _needed(resolver).resource_type == resource_type
+            return {"_id": id} if same else _nothing()
         case TokenMatch(param="_id", code=code):
             return {} if code is None else {"_id": code}
         case DateMatch(param="_lastUpdated", cmp=cmp, low=low, high=high):
             return point_condition(cmp, "ts", to_micros(low), to_micros(high))
-        case TokenMatch() | TokenText() | DateMatch() | NumberMatch():
-            return _entry(term)
-        case QuantityMatch() | StringMatch() | UriMatch() | RefMatch():
+        case (
+            TokenMatch()
+            | TokenText()
+            | DateMatch()
+            | NumberMatch()
+            | QuantityMatch()
+            | StringMatch()
+            | UriMatch()
+            | RefMatch()
+        ):
             return _entry(term)
         case _:
             assert_never(term)

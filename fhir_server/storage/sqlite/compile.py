@@ -27,6 +27,7 @@ from fhir_server.search.ir import (
     Composite,
     DateMatch,
     Has,
+    IsResource,
     Missing,
     Not,
     NumberMatch,
@@ -155,6 +156,8 @@ def compile_term(term: Term, r: str = "r", aliases: _Aliases | None = None) -> S
             return compile_term(inner, r, names).negate()
         case Missing(param=param, missing=missing):
             return _missing(r, param, missing)
+        case IsResource(resource_type=resource_type, id=id):
+            return Sql(f"({r}.type = ? AND {r}.id = ?)", (resource_type, id))
         case Chain():
             return _chain(term, r, names)
         case Has():
@@ -173,7 +176,7 @@ def compile_term(term: Term, r: str = "r", aliases: _Aliases | None = None) -> S
 def _rank(term: Term) -> int | None:
     """How well ``term`` drives a search (lower first); None: never."""
     match term:
-        case TokenMatch(param="_id") | DateMatch(param="_lastUpdated"):
+        case TokenMatch(param="_id") | DateMatch(param="_lastUpdated") | IsResource():
             return 0  # the resources table's own indexes serve these
         case RefMatch(target_id=target_id, url=url):
             return 1 if target_id is not None or url is not None else 5
@@ -189,9 +192,11 @@ def _rank(term: Term) -> int | None:
             return 3
         case DateMatch() | NumberMatch() | QuantityMatch():
             return 4
-        case AnyOf(terms=terms):
+        case AnyOf(terms=terms):  # a UNION of index subqueries; _id has no index rows
             ranks = [_rank(t) for t in terms]
-            return None if not ranks or None in ranks else max(r for r in ranks if r is not None)
+            if not ranks or None in ranks or 0 in ranks:
+                return None
+            return max(r for r in ranks if r is not None)
         case _:
             return None
 
@@ -199,7 +204,7 @@ def _rank(term: Term) -> int | None:
 def _movable(term: Term) -> bool:
     """Whether ``term`` looks at nothing of the resource row but its rid."""
     match term:
-        case TokenMatch(param="_id") | DateMatch(param="_lastUpdated") | Has():
+        case TokenMatch(param="_id") | DateMatch(param="_lastUpdated") | IsResource() | Has():
             return False
         case AllOf(terms=terms) | AnyOf(terms=terms):
             return all(_movable(t) for t in terms)
@@ -209,16 +214,23 @@ def _movable(term: Term) -> bool:
             return True
 
 
+def _driver(terms: tuple[Term, ...]) -> int | None:
+    """The position of the term that drives the conjunction ``terms``, if any."""
+    ranked = [(rank, i) for i, t in enumerate(terms) if (rank := _rank(t)) is not None]
+    if not ranked or min(ranked)[0] == 0:
+        return None
+    return min(ranked)[1]
+
+
 def _conjunction(terms: tuple[Term, ...], r: str, names: _Aliases) -> Sql:
     """AND of ``terms``, the best-ranked one driving as ``r.rid IN (...)``.
 
     The terms that only need the rid are checked inside the driving subquery, so only the
     rows that satisfy them all are read from ``resources``.
     """
-    ranked = [(rank, i) for i, t in enumerate(terms) if (rank := _rank(t)) is not None]
-    if not ranked or min(ranked)[0] == 0:
+    driver = _driver(terms)
+    if driver is None:
         return Sql.join(" AND ", [compile_term(t, r, names) for t in terms], "1")
-    driver = min(ranked)[1]
     others = [t for i, t in enumerate(terms) if i != driver]
     rids = _rids(terms[driver], names)
     u = names.next("u")
@@ -384,7 +396,9 @@ _SORT_COLUMNS = {
 def compile_where(query: Query) -> Sql:
     """The WHERE clause of a search over the resources table aliased ``r``."""
     marks = ", ".join("?" for _ in query.resource_types)
-    parts = [Sql(f"r.type IN ({marks}) AND r.deleted = 0", tuple(query.resource_types))]
+    # with a driver, unary + keeps SQLite from preferring the (type, deleted) index to it
+    plus = "+" if _driver(query.where.terms) is not None else ""
+    parts = [Sql(f"{plus}r.type IN ({marks}) AND {plus}r.deleted = 0", tuple(query.resource_types))]
     if query.snapshot is not None:
         parts.append(Sql("r.created <= ?", (to_micros(query.snapshot),)))
     if query.where.terms:

@@ -5,8 +5,9 @@ epoch (exact, sortable); date index ranges are epoch seconds as REAL. Every inde
 ``grp``: components of one composite value share a group number.
 
 Each index table has a lookup index ``(param, <value columns>, rid)`` that serves a driving
-subquery (``compile``) without touching the table, and ``(rid, param, ...)`` for the per-row
-probes of the other terms. The ``DROP INDEX`` lines retire the narrower lookup indexes of
+subquery (``compile``) without touching the table (token and quantity add ``grp``, for the
+components of a composite), and ``(rid, param, ...)`` for the per-row probes of the other
+terms. The ``DROP INDEX`` lines retire the narrower lookup indexes of
 earlier versions of this schema.
 """
 
@@ -58,7 +59,8 @@ CREATE TABLE IF NOT EXISTS idx_token (
     system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL
 );
 DROP INDEX IF EXISTS idx_token_lookup;
-CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (param, code, system, rid);
+DROP INDEX IF EXISTS idx_token_code;
+CREATE INDEX IF NOT EXISTS idx_token_match ON idx_token (param, code, system, rid, grp);
 DROP INDEX IF EXISTS idx_token_rid;
 CREATE INDEX IF NOT EXISTS idx_token_probe ON idx_token (rid, param, code, system);
 
@@ -94,7 +96,8 @@ CREATE TABLE IF NOT EXISTS idx_quantity (
     canonical_value REAL, canonical_code TEXT
 );
 DROP INDEX IF EXISTS idx_quantity_lookup;
-CREATE INDEX IF NOT EXISTS idx_quantity_value ON idx_quantity (param, value, rid);
+DROP INDEX IF EXISTS idx_quantity_value;
+CREATE INDEX IF NOT EXISTS idx_quantity_match ON idx_quantity (param, value, rid, grp);
 CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid, param);
 
 CREATE TABLE IF NOT EXISTS idx_reference (

@@ -39,7 +39,7 @@ def pipeline(tmp_path: Path, policy: UnknownPatientPolicy = "hold") -> Iterator[
     try:
         yield p
     finally:
-        p.inbox.close()
+        p.close()
         store.close()
 
 

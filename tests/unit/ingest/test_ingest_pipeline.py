@@ -110,7 +110,10 @@ def test_unroutable_or_unparseable_messages_are_dead_letters(
 def test_messages_left_received_are_processed_on_recovery(tmp_path: Path) -> None:
     with pipeline(tmp_path) as p:
         p.ingest("hl7v2", fixture(ADT), transport="mllp", source="peer")
-        stored, first = p.accept("device-templates", fixture(CUFF), transport="mqtt", source="t")
+        key = message_key(p.registry.get("device-templates"), fixture(CUFF))
+        stored, first = p.inbox.receive(
+            key, mapper="device-templates", transport="mqtt", source="t", payload=fixture(CUFF)
+        )
         assert first
         assert stored.state == "received"
         assert count(p, "Observation") == 0

@@ -120,3 +120,10 @@ def test_approximate_range_widens_by_ten_percent_of_the_gap_to_now() -> None:
     now = datetime(2024, 1, 11, tzinfo=UTC)
     low, high = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC)
     assert approximate_range(low, high, now) == (low - timedelta(days=1), high + timedelta(days=1))
+
+
+def test_precision_range_keeps_a_value_beyond_double_precision_inside() -> None:
+    value = Decimal("66.899999999999991")  # official R4 example body-height
+    low, high = precision_range(value)
+    assert float(low) <= float(value) < float(high)
+    assert precision_range(Decimal("100")) == (Decimal("99.5"), Decimal("100.5"))
