@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,6 +21,7 @@ from fhir_server.core.ports import Page, StoredVersion
 from fhir_server.core.references import rewrite_references
 from fhir_server.core.resources import Outcome, ResourceService
 from fhir_server.errors import FhirError, InvalidRequest, PreconditionFailed
+from fhir_server.model.ids import new_id
 from fhir_server.search.ir import Query
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -154,7 +154,7 @@ def _assign_ids(svc: ResourceService, entries: list[EntryRequest]) -> dict[str, 
     for entry in entries:
         condition = None if entry.index in unmatched else _condition(entry)
         if entry.method == "POST":
-            entry.assigned_id = str(uuid.uuid4())
+            entry.assigned_id = new_id()
             if condition is not None:
                 existing = _conditional_match(svc, entry.type, condition)
                 if existing is not None:
@@ -163,7 +163,7 @@ def _assign_ids(svc: ResourceService, entries: list[EntryRequest]) -> dict[str, 
         elif entry.method == "PUT" and entry.id is None:
             existing = None if condition is None else _conditional_match(svc, entry.type, condition)
             body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
-            entry.assigned_id = existing or body_id or str(uuid.uuid4())
+            entry.assigned_id = existing or body_id or new_id()
             target = f"{entry.type}/{entry.assigned_id}"
         elif entry.id is not None:
             target = f"{entry.type}/{entry.id}"

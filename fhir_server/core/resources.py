@@ -6,7 +6,6 @@ variants are written once here, for every backend.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from fhir_server.errors import (
     Unprocessable,
     VersionConflict,
 )
+from fhir_server.model.ids import new_id
 from fhir_server.model.instant import now
 from fhir_server.search.ir import Query
 
@@ -134,8 +134,8 @@ class ResourceService:
         """Create with a server-assigned id (a client id in the body is ignored)."""
         check_type(resource_type)
         body = check_resource(resource, resource_type)
-        new_id = id or str(uuid.uuid4())
-        return Outcome(self._put(body, resource_type, new_id, 0, "POST"), True)
+        assigned = id or new_id()
+        return Outcome(self._put(body, resource_type, assigned, 0, "POST"), True)
 
     def create_conditional(self, resource: Any, resource_type: str, condition: Params) -> Outcome:
         """Create unless ``condition`` (If-None-Exist) matches: one match returns it."""
@@ -149,7 +149,7 @@ class ResourceService:
                 )
             if matches:
                 return Outcome(matches[0], False)
-            return Outcome(svc._put(body, resource_type, str(uuid.uuid4()), 0, "POST"), True)
+            return Outcome(svc._put(body, resource_type, new_id(), 0, "POST"), True)
 
     def update(
         self, resource: Any, resource_type: str, id: str, *, if_match: int | None = None
@@ -192,7 +192,7 @@ class ResourceService:
                     f"The condition matched {len(matches)} resources", code="multiple-matches"
                 )
             if not matches:
-                id = body.get("id") or str(uuid.uuid4())
+                id = body.get("id") or new_id()
                 if body.get("id") and svc.store.read(resource_type, id) is not None:
                     raise PreconditionFailed(f"{resource_type}/{id} exists but does not match")
                 return Outcome(svc._put(body, resource_type, id, 0, "PUT"), True)
