@@ -24,9 +24,13 @@ TYPE_INTERACTIONS = (
 SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
 
 SearchParams = Callable[[str], Sequence[dict[str, str]]]
+Includes = Callable[[str], Sequence[str]]
+PATIENT_COMPARTMENT = "http://hl7.org/fhir/CompartmentDefinition/patient"
 
 
-def _resource(resource_type: str, search_params: SearchParams) -> dict[str, Any]:
+def _resource(
+    resource_type: str, search_params: SearchParams, includes: Includes, revincludes: Includes
+) -> dict[str, Any]:
     return {
         "type": resource_type,
         "profile": f"http://hl7.org/fhir/StructureDefinition/{resource_type}",
@@ -39,8 +43,8 @@ def _resource(resource_type: str, search_params: SearchParams) -> dict[str, Any]
         "conditionalUpdate": True,
         "conditionalDelete": "single",
         "referencePolicy": ["literal", "logical"],
-        "searchInclude": ["*"],
-        "searchRevInclude": ["*"],
+        "searchInclude": list(includes(resource_type)),
+        "searchRevInclude": list(revincludes(resource_type)),
         "searchParam": list(search_params(resource_type)),
         "operation": [
             {
@@ -56,14 +60,23 @@ def capability_statement(
     software_version: str,
     base_url: str | None,
     search_params: SearchParams,
+    includes: Includes = lambda _type: (),
+    revincludes: Includes = lambda _type: (),
     security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build the CapabilityStatement; ``security`` is the rest.security element, if any."""
+    """Build the CapabilityStatement; ``security`` is the rest.security element, if any.
+
+    ``search_params``, ``includes`` and ``revincludes`` give, per resource type, the
+    ``searchParam``, ``searchInclude`` and ``searchRevInclude`` the server really supports.
+    """
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "JSON only: XML requests get 406 Not Acceptable / 415.",
-        "resource": [_resource(t, search_params) for t in sorted(resource_types())],
+        "resource": [
+            _resource(t, search_params, includes, revincludes) for t in sorted(resource_types())
+        ],
         "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
+        "compartment": [PATIENT_COMPARTMENT],
     }
     if security is not None:
         rest["security"] = security
@@ -77,7 +90,7 @@ def capability_statement(
         "implementation": {"description": "FHIR R4 server for the Internet of Medical Things"},
         "fhirVersion": FHIR_VERSION,
         "format": ["json", "application/fhir+json"],
-        "patchFormat": ["application/json-patch+json"],
+        "patchFormat": ["application/json-patch+json", "application/fhir+json"],
         "rest": [rest],
     }
     if base_url:

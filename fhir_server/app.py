@@ -62,6 +62,8 @@ def create_app(
             software_version=__version__,
             base_url=settings.base_url,
             search_params=engine.capability_params,
+            includes=engine.include_params,
+            revincludes=engine.revinclude_params,
             security=security_extension(auth_config(settings)) if auth_server else security_off(),
         )
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
+from conformance.definitions import resource_types
 from fhir_server.errors import Issue, Unprocessable, UnsupportedParameter
 from fhir_server.search.extract import extract
 from fhir_server.search.index import IndexEntry
@@ -42,6 +43,7 @@ class RegistrySearchEngine:
         self.max_count = max_count
         self.default_count = default_count
         self._listeners: list[Callable[[], None]] = []
+        self._revincludes: tuple[int, dict[str, list[str]]] | None = None
 
     @classmethod
     def default(
@@ -116,9 +118,27 @@ class RegistrySearchEngine:
         except UnsupportedParameter:
             return False
 
+    def include_params(self, resource_type: str) -> list[str]:
+        """``_include`` values of one type: ``Type:param`` per reference parameter, and ``*``."""
+        refs = sorted(self.registry.for_type(resource_type).items())
+        return [f"{resource_type}:{code}" for code, p in refs if p.type == "reference"] + ["*"]
+
+    def revinclude_params(self, resource_type: str) -> list[str]:
+        """``_revinclude`` values that reach one type: ``Source:param`` targeting it."""
+        if self._revincludes is None or self._revincludes[0] != self.registry.version:
+            reverse: dict[str, list[str]] = {}
+            for source in sorted(resource_types()):
+                for code, param in sorted(self.registry.for_type(source).items()):
+                    if param.type == "reference":
+                        for target in param.targets:
+                            reverse.setdefault(target, []).append(f"{source}:{code}")
+            self._revincludes = (self.registry.version, reverse)
+        return list(self._revincludes[1].get(resource_type, ()))
+
     def capability_params(self, resource_type: str) -> list[dict[str, str]]:
-        """The CapabilityStatement ``searchParam`` list of one type: exactly the indexed ones."""
+        """The CapabilityStatement ``searchParam`` list of one type: exactly the searchable ones."""
         return [
             {"name": code, "definition": param.url, "type": param.type}
             for code, param in sorted(self.registry.for_type(resource_type).items())
+            if param.searchable
         ]

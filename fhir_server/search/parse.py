@@ -185,7 +185,7 @@ class _Parser:
                 )
             found = found or param
         assert found is not None
-        if found.type == "special" or (found.expression is None and found.type != "composite"):
+        if not found.searchable:
             raise UnsupportedParameter(
                 f"search parameter {code!r} is not supported", code="unsupported-search-parameter"
             )

@@ -89,6 +89,11 @@ class SearchParam:
     modifiers: tuple[str, ...] = ()
     comparators: tuple[str, ...] = ()
 
+    @property
+    def searchable(self) -> bool:
+        """Whether this server can search by it (not ``special``, not ``_content``-like)."""
+        return self.type != "special" and (self.expression is not None or self.type == "composite")
+
     def expression_for(self, resource_type: str) -> str | None:
         """The part of the expression that applies to ``resource_type``, or None."""
         own = [expr for base, expr in self.parts if base == resource_type]
