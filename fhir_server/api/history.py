@@ -59,5 +59,8 @@ def history_response(request: Request, query: HistoryQuery) -> Response:
         "link": links(request, path, query.offset, query.count, more, snapshot),
         "entry": [_entry(v, request, base) for v in page.entries],
     }
+    for empty in ("total", "entry"):  # FHIR has no null and no empty array
+        if bundle[empty] in (None, []):
+            del bundle[empty]
     headers = {"Last-Modified": http_date(snapshot)}
     return FhirResponse(dump(bundle, pretty=is_pretty(request)), headers=headers)

@@ -27,6 +27,7 @@ def check_accept(request: Request) -> None:
     """Raise NotAcceptable unless the client accepts FHIR JSON."""
     fmt = request.query_params.get("_format")
     if fmt is not None:
+        fmt = fmt.replace(" ", "+")  # an unencoded "+" (application/fhir+json) reads as a space
         if fmt.split(";")[0].strip().lower() not in _JSON_FORMATS:
             raise NotAcceptable(f"_format {fmt!r} is not supported; this server speaks JSON")
         return

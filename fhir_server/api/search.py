@@ -95,5 +95,6 @@ def searchset(
     if page.total is not None:
         bundle["total"] = page.total
     bundle["link"] = links(request, path, query.offset, query.count, more, snapshot)
-    bundle["entry"] = entries
+    if entries:  # FHIR arrays are never empty
+        bundle["entry"] = entries
     return bundle
