@@ -12,10 +12,11 @@ extractor (no HTTP on the write side), then searched at ``--concurrency`` by:
 * ``include_subject``: ``subject`` + ``code`` with ``_include=Observation:subject``;
 * ``has_reverse_chain``: ``Patient?_has:Observation:subject:code-value-quantity=...``.
 
-Prints one JSON document: load time, database size, the SQL plans, and per scenario p50, p95,
-p99 (ms) and req/s, measured after ``--warmup`` unmeasured requests of the same scenario
-(the steady state of a running server, whose SQLite page caches are then filled). Every
-loop is bounded; traffic stays on 127.0.0.1.
+Prints one JSON document: load time, database size, the SQL plans, the 1/5/15-minute load
+averages before and after the searches (other work on the machine moves every figure),
+and per scenario p50, p95, p99 (ms) and req/s, measured after ``--warmup`` unmeasured
+requests of the same scenario (the steady state of a running server, whose SQLite page
+caches are then filled). Every loop is bounded; traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -337,7 +338,9 @@ def main() -> int:
         if not path.exists():
             figures["load"] = load(args, path)
         figures["plans"] = _plans(path, args)
+        figures["load_average_before"] = [round(v, 2) for v in os.getloadavg()]
         figures["search"] = serve_and_measure(args, path)
+        figures["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
         figures["cpus"] = os.cpu_count()
         figures["settings"] = {
             "backend": "sqlite",

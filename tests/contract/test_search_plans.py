@@ -1,7 +1,8 @@
 """SQLite query plans: the selective term drives through its index, no query scans resources.
 
 EXPLAIN QUERY PLAN on an empty database shows the plan SQLite will use; a ``SCAN r`` line
-would mean reading every resource of the type.
+would mean reading every resource of the type. A search naming one patient reads that
+patient's token and date rows only (``idx_token_patient``, ``idx_date_patient``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def store(tmp_path: Path) -> Iterator[SqliteResourceStore]:
             "subject=Patient/p1&code=http://loinc.org|8867-4&date=ge2024-01-10&date=lt2024-01-13",
             "idx_reference_target",
         ),
+        ("Observation", "patient=Patient/p1&date=ge2024-01-10", "idx_reference_target"),
         ("Observation", "code-value-quantity=http://loinc.org|8867-4$gt129", "idx_quantity_match"),
         (
             "Patient",
@@ -57,3 +59,27 @@ def test_plan_drives_through_an_index(
     assert "SCAN r" not in plan
     if index != "resources_type_updated":  # the driver's rids, not every resource of the type
         assert plan.startswith("SEARCH r USING INTEGER PRIMARY KEY")
+
+
+@pytest.mark.parametrize(
+    ("query", "indexes"),
+    [
+        (
+            "subject=Patient/p1&code=http://loinc.org|8867-4&date=ge2024-01-10&date=lt2024-01-13",
+            ["idx_token_patient", "idx_date_patient", "idx_date_patient"],
+        ),
+        ("patient=Patient/p1&date=ge2024-01-10", ["idx_date_patient"]),
+        ("subject=Patient/p1&code=8867-4,9279-1", ["idx_token_patient", "idx_token_patient"]),
+    ],
+)
+def test_one_patients_rows_drive(
+    store: SqliteResourceStore, query: str, indexes: list[str]
+) -> None:
+    parsed, _ = ENGINE.parse(["Observation"], parse_qsl(query), strict=True)
+    plan = store.explain(parsed).split("-- plan:\n", 1)[1].splitlines()
+    searches = [
+        line.split(" USING COVERING INDEX ")[1].split(" ")[0] for line in plan if "COVERING" in line
+    ]
+    assert searches[: len(indexes)] == indexes
+    # the reference itself is then checked on the intersection only
+    assert searches[len(indexes) :] == ["idx_reference_target"]

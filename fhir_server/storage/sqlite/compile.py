@@ -10,6 +10,14 @@ only the rid are checked inside it, so the rows examined are the driver's matche
 than every resource of the type. The driver is the term most likely to be selective
 (``_rank``: a reference to one resource first, then codes and composites, strings, chains,
 dates and numbers); negations, ``:missing``, ``:contains`` and ``:above`` never drive.
+
+When the query names one patient (``_patient``: ``subject=Patient/1``,
+``patient=Patient/1``, a compartment search), its token and date terms drive together
+instead: each selects from that patient's rows only (``patient IN (<id>, '*')`` on
+``idx_token_patient``/``idx_date_patient``) and their ``INTERSECT`` is the set the other
+terms are checked on. A patient's rows are
+neighbours in those indexes, where the rows of a patient's resources are spread over every
+page of the rid-ordered ones.
 ``schema`` has the indexes these subqueries use (``tests/contract/test_search_plans.py``).
 """
 
@@ -41,7 +49,7 @@ from fhir_server.search.ir import (
     UriMatch,
 )
 from fhir_server.storage.sqlite.ranges import point_sql, range_sql, value_sql
-from fhir_server.storage.sqlite.rows import component_param
+from fhir_server.storage.sqlite.rows import MANY_PATIENTS, component_param, patient_params
 from fhir_server.storage.sqlite.schema import INDEX_TABLES
 from fhir_server.storage.sqlite.sql import Sql
 
@@ -222,25 +230,90 @@ def _driver(terms: tuple[Term, ...]) -> int | None:
     return min(ranked)[1]
 
 
-def _conjunction(terms: tuple[Term, ...], r: str, names: _Aliases) -> Sql:
-    """AND of ``terms``, the best-ranked one driving as ``r.rid IN (...)``.
+def _patient(term: Term, resource_types: tuple[str, ...]) -> str | None:
+    """The Patient every resource matching ``term`` belongs to (``rows.patient_of``), if one."""
+    match term:
+        case RefMatch(param=param, target_type="Patient", target_id=str() as patient, url=None):
+            linked = all(param in patient_params(t) for t in resource_types)
+            return patient if linked else None
+        case IsResource(resource_type="Patient", id=patient):
+            return patient
+        case AnyOf(terms=(first, *rest)):
+            one = _patient(first, resource_types)
+            return one if all(_patient(t, resource_types) == one for t in rest) else None
+        case _:
+            return None
 
-    The terms that only need the rid are checked inside the driving subquery, so only the
-    rows that satisfy them all are read from ``resources``.
-    """
+
+def _scoped(term: Term) -> bool:
+    """Whether ``term`` can select from one patient's rows (``idx_token``/``idx_date``)."""
+    match term:
+        case TokenMatch(param=param):
+            return param != "_id"
+        case DateMatch(param=param):
+            return param != "_lastUpdated"
+        case AnyOf(terms=terms):
+            return bool(terms) and all(_scoped(t) for t in terms)
+        case _:
+            return False
+
+
+def _scoped_rids(term: Term, patient: str, names: _Aliases) -> Sql:
+    """``SELECT rid`` of the resources of ``patient``'s compartment satisfying ``term``."""
+    match term:
+        case AnyOf(terms=terms):
+            selects = [_scoped_rids(t, patient, names) for t in terms]
+            union = " UNION ".join(s.text for s in selects)
+            return Sql(f"SELECT rid FROM ({union})", tuple(v for s in selects for v in s.params))
+        case TokenMatch() | DateMatch():
+            a = names.next("p")
+            table, cond = _leaf(term, a)
+            return Sql(
+                f"SELECT {a}.rid FROM {table} {a} WHERE {a}.patient IN (?, ?) AND {a}.param = ?"
+                f" AND {cond.text}",
+                (patient, MANY_PATIENTS, term.param, *cond.params),
+            )
+        case _:
+            raise TypeError(f"{type(term).__name__} cannot select one patient's rows")
+
+
+def _driving(
+    terms: tuple[Term, ...], patient: str | None, names: _Aliases
+) -> tuple[Sql, list[Term]] | None:
+    """The driving ``SELECT rid`` of a conjunction and the terms it leaves to check."""
     driver = _driver(terms)
     if driver is None:
+        return None
+    if patient is not None and any(_scoped(t) for t in terms):
+        selects = [_scoped_rids(t, patient, names) for t in terms if _scoped(t)]
+        rids = Sql(
+            " INTERSECT ".join(s.text for s in selects), tuple(v for s in selects for v in s.params)
+        )
+        return rids, [t for t in terms if not _scoped(t)]
+    return _rids(terms[driver], names), [t for i, t in enumerate(terms) if i != driver]
+
+
+def _conjunction(
+    terms: tuple[Term, ...], r: str, names: _Aliases, patient: str | None = None
+) -> Sql:
+    """AND of ``terms``, driven as ``r.rid IN (...)`` by the best-ranked one(s).
+
+    The terms that only need the rid are checked inside the driving subquery, so only the
+    rows that satisfy them all are read from ``resources``. ``patient``: every match is in
+    this Patient's compartment (``_patient``), so the scoped terms drive together.
+    """
+    driving = _driving(terms, patient, names)
+    if driving is None:
         return Sql.join(" AND ", [compile_term(t, r, names) for t in terms], "1")
-    others = [t for i, t in enumerate(terms) if i != driver]
-    rids = _rids(terms[driver], names)
+    rids, others = driving
     u = names.next("u")
     inside = Sql.all(compile_term(t, u, names) for t in others if _movable(t))
     outside = [compile_term(t, r, names) for t in others if not _movable(t)]
-    driving = Sql(
+    driven = Sql(
         f"{r}.rid IN (SELECT {u}.rid FROM ({rids.text}) {u} WHERE {inside.text})",
         rids.params + inside.params,
     )
-    return Sql.join(" AND ", [driving, *outside], "1")
+    return Sql.join(" AND ", [driven, *outside], "1")
 
 
 def _rids(term: Term, names: _Aliases) -> Sql:
@@ -402,7 +475,10 @@ def compile_where(query: Query) -> Sql:
     if query.snapshot is not None:
         parts.append(Sql("r.created <= ?", (to_micros(query.snapshot),)))
     if query.where.terms:
-        parts.append(compile_term(query.where))
+        terms = query.where.terms
+        patients = (_patient(t, query.resource_types) for t in terms)
+        patient = next((p for p in patients if p is not None), None)
+        parts.append(_conjunction(terms, "r", _Aliases(), patient))
     return Sql.all(parts)
 
 

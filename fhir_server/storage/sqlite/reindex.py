@@ -29,16 +29,16 @@ def reindex_sqlite(path: str, extract: Extract, resource_type: str | None = None
         for _ in range(1 << 40):  # bounded by the table: stops on an empty batch
             params: tuple[object, ...] = (after, resource_type) if resource_type else (after,)
             rows = conn.execute(
-                f"SELECT rid, content FROM resources WHERE {where} ORDER BY rid LIMIT ?",
+                f"SELECT rid, type, id, content FROM resources WHERE {where} ORDER BY rid LIMIT ?",
                 (*params, BATCH),
             ).fetchall()
             if not rows:
                 break
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for rid, content in rows:
+                for rid, type_, id_, content in rows:
                     delete_index(conn, rid, INDEX_TABLES)
-                    insert_index(conn, rid, extract(orjson.loads(content)))
+                    insert_index(conn, rid, type_, id_, extract(orjson.loads(content)))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -9,13 +9,21 @@ subquery (``compile``) without touching the table (token and quantity add ``grp`
 components of a composite), and ``(rid, param, ...)`` for the per-row probes of the other
 terms. The ``DROP INDEX`` lines retire the narrower lookup indexes of
 earlier versions of this schema.
+
+Token and date rows carry ``patient`` (``rows.patient_of``), indexed by ``(patient, param,
+<value columns>, rid)``: a search that names one patient reads only that patient's rows.
+Version 1 databases gain the column, filled from their reference rows, when first opened
+(``migrate``; about 45 s for 1,000,000 Observations).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+from fhir_server.search.compartment import patient_compartment_params, patient_compartment_types
+from fhir_server.storage.sqlite.rows import MANY_PATIENTS, PATIENT_PARAM
+
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -56,7 +64,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 CREATE TABLE IF NOT EXISTS idx_token (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
-    system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL
+    system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL, patient TEXT
 );
 DROP INDEX IF EXISTS idx_token_lookup;
 DROP INDEX IF EXISTS idx_token_code;
@@ -74,7 +82,7 @@ CREATE INDEX IF NOT EXISTS idx_string_rid ON idx_string (rid, param);
 
 CREATE TABLE IF NOT EXISTS idx_date (
     rid INTEGER NOT NULL, param TEXT NOT NULL, grp INTEGER NOT NULL,
-    low REAL NOT NULL, high REAL NOT NULL
+    low REAL NOT NULL, high REAL NOT NULL, patient TEXT
 );
 DROP INDEX IF EXISTS idx_date_lookup;
 CREATE INDEX IF NOT EXISTS idx_date_range ON idx_date (param, low, high, rid);
@@ -119,6 +127,16 @@ CREATE INDEX IF NOT EXISTS idx_uri_rid ON idx_uri (rid, param);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+PATIENT_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS idx_token_patient ON idx_token (patient, param, code, system, rid)"
+    " WHERE patient IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS idx_date_patient ON idx_date (patient, param, low, high, rid)"
+    " WHERE patient IS NOT NULL",
+)
+
+PATIENT_TABLES = ("idx_token", "idx_date")
+"""The index tables whose rows carry ``patient``."""
+
 INDEX_TABLES = (
     "idx_token",
     "idx_string",
@@ -150,9 +168,69 @@ def _synchronous(value: str) -> str:
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Create the schema when missing."""
+    """Create the schema when missing; bring a version 1 database to the current version."""
+    if not _has_patient_column(conn):
+        _add_patient_column(conn)
     conn.executescript(DDL)
+    for statement in PATIENT_INDEXES:
+        conn.execute(statement)
     conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
         (str(SCHEMA_VERSION),),
     )
+
+
+def _has_patient_column(conn: sqlite3.Connection) -> bool:
+    """True also for a new (empty) database: DDL creates the column."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(idx_token)")]
+    return not columns or "patient" in columns
+
+
+def _add_patient_column(conn: sqlite3.Connection) -> None:
+    """Add ``patient`` to the token and date rows of a version 1 database, and index it.
+
+    Runs in one write transaction; another process opening the database meanwhile waits
+    for it (up to ten minutes) and then finds the column there.
+    """
+    conn.execute("PRAGMA busy_timeout=600000")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_patient_column(conn):
+            for table in PATIENT_TABLES:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN patient TEXT")
+            _fill_patient_column(conn)
+            for statement in PATIENT_INDEXES:
+                conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA busy_timeout=30000")
+
+
+def _fill_patient_column(conn: sqlite3.Connection) -> None:
+    """Fill ``patient`` from the stored reference rows, as ``rows.patient_of`` computes it."""
+    conn.execute("CREATE TEMP TABLE compartment_param (type TEXT, param TEXT)")
+    conn.executemany(
+        "INSERT INTO temp.compartment_param VALUES (?, ?)",
+        [(t, p) for t in patient_compartment_types() for p in patient_compartment_params(t)],
+    )
+    conn.execute(
+        "CREATE TEMP TABLE resource_patient AS"
+        " SELECT rid, CASE WHEN min(pid) = max(pid) THEN min(pid) ELSE ? END AS patient FROM ("
+        "  SELECT x.rid AS rid, x.target_id AS pid FROM idx_reference x"
+        "  JOIN resources r ON r.rid = x.rid"
+        "  WHERE x.target_type = 'Patient' AND (x.param = ? OR EXISTS (SELECT 1"
+        "   FROM temp.compartment_param c WHERE c.type = r.type AND c.param = x.param))"
+        "  UNION ALL SELECT rid, id FROM resources WHERE type = 'Patient'"
+        " ) GROUP BY rid",
+        (MANY_PATIENTS, PATIENT_PARAM),
+    )
+    for table in PATIENT_TABLES:
+        conn.execute(
+            f"UPDATE {table} SET patient = p.patient FROM temp.resource_patient p"
+            f" WHERE p.rid = {table}.rid"
+        )
+    conn.execute("DROP TABLE temp.resource_patient")
+    conn.execute("DROP TABLE temp.compartment_param")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 
 from fhir_server.core.ports import (
     HistoryQuery,
@@ -77,7 +78,7 @@ class SqliteSession:
             )
             delete_index(self.conn, rid, INDEX_TABLES)
         if w.content is not None:
-            insert_index(self.conn, rid, w.index)
+            insert_index(self.conn, rid, w.resource_type, w.id, w.index)
         self._append_history(w, stamp)
 
     def _insert(self, w: VersionWrite, stamp: int, deleted: int) -> int:
@@ -101,15 +102,23 @@ class SqliteSession:
         )
 
     def search(self, query: Query) -> Page:
+        """One page; the total is counted only when the page does not show where the end is.
+
+        The page query asks for one row more than the page: without it, the page is the last
+        one and the total is its offset plus its length.
+        """
         rows = []
-        if query.offset <= _MAX_INTEGER:  # a larger offset is past every result set
-            sql = compile_query(query, f"r.rid, {_COLUMNS}")
+        if query.offset <= _MAX_INTEGER and query.count > 0:  # larger: past every result
+            sql = compile_query(replace(query, count=query.count + 1), f"r.rid, {_COLUMNS}")
             rows = self.conn.execute(sql.text, sql.params).fetchall()
+        ended = len(rows) <= query.count and (len(rows) > 0 or query.offset == 0)
+        last_page = query.count > 0 and ended
+        rows = rows[: query.count]
         entries = [to_version(row[1:]) for row in rows]
         total: int | None = None
         if query.total != "none":
-            if query.offset == 0 and len(rows) < query.count:
-                total = len(rows)
+            if last_page:
+                total = query.offset + len(rows)
             else:
                 count = compile_count(query)
                 total = int(self.conn.execute(count.text, count.params).fetchone()[0])
