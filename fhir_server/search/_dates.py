@@ -30,12 +30,15 @@ def date_range(text: str) -> tuple[datetime, datetime] | None:
         return None
     try:
         low, step = _start_and_step(match)
-        tz = match["tz"]
-        if tz and tz != "Z":
-            sign = -1 if tz[0] == "-" else 1
-            low -= sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
     except (ValueError, OverflowError):
         return None
+    tz = match["tz"]
+    if tz and tz != "Z":
+        sign = -1 if tz[0] == "-" else 1
+        try:
+            low -= sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+        except OverflowError:  # year 1 east of UTC or 9999 west of it: clamp to the range
+            low = datetime.min if sign > 0 else datetime.max
     low = low.replace(tzinfo=UTC)
     return low, _advance(low, step)
 
@@ -61,7 +64,10 @@ def _start_and_step(match: re.Match[str]) -> tuple[datetime, str | timedelta]:
     at = day.replace(hour=int(match["H"]), minute=int(match["M"]))
     if match["S"] is None:
         return at, timedelta(minutes=1)
-    at = at.replace(second=int(match["S"]))
+    second = int(match["S"])
+    at = at.replace(second=min(second, 59))
+    if second == 60:  # a leap second: the instant after 23:59:59
+        at += timedelta(seconds=1)
     fraction = match["f"]
     if not fraction:
         return at, timedelta(seconds=1)

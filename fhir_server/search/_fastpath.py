@@ -22,6 +22,7 @@ from fhir_server.search._fhirpath import (
     choice_types,
     element_type,
     is_backbone,
+    is_subtype,
 )
 from fhir_server.search._references import reference_type
 from fhir_server.search.registry import split_union
@@ -110,7 +111,7 @@ def _compile_part(part: str, root: str, *, relative: bool) -> tuple[list[_Step],
             pending_choice = None
             if cast is not None:
                 suffix = cast["type"][0].upper() + cast["type"][1:]
-                steps.append(_member(name + suffix))
+                steps.append(_choice(name, choice_path, of_type=cast["type"]))
                 path = _next_path(f"{choice_path}{suffix}")
                 continue
             steps.append(_choice(name, choice_path))
@@ -178,8 +179,16 @@ def _member(name: str) -> _Step:
     return step
 
 
-def _choice(name: str, choice_path: str) -> _Step:
-    keys = [name + t[0].upper() + t[1:] for t in choice_types(choice_path)]
+def _choice(name: str, choice_path: str, of_type: str | None = None) -> _Step:
+    """The members of a choice element; with ``of_type``, those of that type or a subtype.
+
+    FHIRPath ``ofType``/``as`` keep subtypes: ``ConceptMap.source as uri`` also selects
+    ``sourceCanonical``, as fhirpathpy does.
+    """
+    types = choice_types(choice_path)
+    if of_type is not None:
+        types = tuple(t for t in types if is_subtype(t, of_type))
+    keys = [name + t[0].upper() + t[1:] for t in types]
     members = [_member(key) for key in keys]
 
     def step(nodes: list[Any]) -> list[Any]:

@@ -7,6 +7,8 @@ handled here so every caller sees the same behaviour as the fast path:
   reference's target type, which is what ``where(resolve() is Patient)`` asks.
 * ``as`` is read as ``ofType``: R4 definitions apply it to repeating elements
   (``Observation.component.value as Quantity``), where FHIRPath ``as`` demands a singleton.
+* ``ofType``/``as`` keep subtypes (``canonical`` is a ``uri``) from the first evaluation on,
+  not only after fhirpathpy has met an ``is`` (see ``TypeInfo.model`` below).
 * ``value.as(DateTime)`` (a FHIRPath System type, used by ``Observation-code-value-date``)
   is read as the FHIR ``dateTime`` choice the definition intends.
 """
@@ -19,7 +21,7 @@ from functools import cache
 from typing import Any
 
 import fhirpathpy
-from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 from fhirpathpy.models import models
 
 from fhir_server.search._references import reference_type
@@ -31,8 +33,14 @@ _MODEL: dict[str, Any] = models["r4"]
 _PATH_TYPES: dict[str, str] = _MODEL["path2Type"]
 _CHOICES: dict[str, list[str]] = _MODEL["choiceTypePaths"]
 _ELSEWHERE: dict[str, str] = _MODEL["pathsDefinedElsewhere"]
+_PARENTS: dict[str, str] = {k.lower(): v.lower() for k, v in _MODEL["type2Parent"].items()}
 _BACKBONES = frozenset(path.rsplit(".", 1)[0] for path in _PATH_TYPES)
 _node: Callable[[Any, str], Any] = ResourceNode.create_node
+
+# fhirpathpy reads the type hierarchy from this global, which it sets only when an ``is`` or
+# ``as`` call runs: until then ``ofType(uri)`` missed a canonical, afterwards it matched,
+# so results depended on what the process had evaluated before. Set it once, for good.
+TypeInfo.model = _MODEL  # type: ignore[assignment]
 
 
 def _resolve(inputs: list[Any]) -> list[Any]:
@@ -80,6 +88,20 @@ def element_type(path: str) -> str | None:
 def choice_types(path: str) -> tuple[str, ...]:
     """The type suffixes of a choice element (``Observation.value`` -> ``Quantity``, ...)."""
     return tuple(_CHOICES.get(path, ()))
+
+
+def is_subtype(type_name: str, ancestor: str) -> bool:
+    """Whether ``type_name`` is ``ancestor`` or derives from it (``Canonical`` is a ``uri``).
+
+    Case is ignored: choice suffixes are capitalised, FHIRPath names of primitives are not.
+    """
+    current: str | None = type_name.lower()
+    target = ancestor.lower()
+    while current is not None:
+        if current == target:
+            return True
+        current = _PARENTS.get(current)
+    return False
 
 
 def is_backbone(path: str) -> bool:

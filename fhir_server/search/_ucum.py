@@ -129,7 +129,10 @@ def canonical_unit(code: str) -> CanonicalUnit | None:
     if code in _AFFINE:
         factor, offset = _AFFINE[code]
         return CanonicalUnit("K", factor, offset)
-    parsed = _parse(code)
+    try:
+        parsed = _parse(code)
+    except ArithmeticError:  # decimal overflow: 10*99999999999 and the like
+        return None
     if parsed is None:
         return None
     factor, dims = parsed

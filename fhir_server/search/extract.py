@@ -7,14 +7,18 @@ entries (``search.index``); how each FHIR data type becomes entries is listed in
 token params: ``"<code>:identifier"`` (Reference.identifier, for ``:identifier``) and
 ``"<code>:of-type"`` (Identifier.type, for ``:of-type``).
 
-Expressions are compiled once per (registry, type). Simple paths use the fast path
-(``_fastpath``); the rest, and everything when ``fast_path=False``, use fhirpathpy.
+A parameter whose expression fails on some content (a fhirpathpy limit, an arithmetic
+overflow) indexes nothing for that resource and logs a warning: valid data is never refused
+for an indexing limitation. Expressions are compiled once per (registry, type). Simple
+paths use the fast path (``_fastpath``); the rest, and everything when
+``fast_path=False``, use fhirpathpy.
 A composite emits one ``CompositeEntry`` per element its expression selects and per
 combination of that element's component entries (text-only tokens left out).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import product
@@ -48,6 +52,7 @@ class _Composite:
 
 
 _Plan = _Simple | _Composite
+log = logging.getLogger(__name__)
 _PLANS: WeakKeyDictionary[Registry, dict[tuple[str, bool, int], tuple[_Plan, ...]]] = (
     WeakKeyDictionary()
 )
@@ -66,13 +71,25 @@ def extract(
     """
     out: list[IndexEntry] = []
     for plan in _plans(registry, resource["resourceType"], fast_path):
-        if type(plan) is _Simple:
-            convert, code = plan.convert, plan.code
-            for value in plan.evaluate(resource, resource):
-                convert(code, value, out)
-        else:
-            assert isinstance(plan, _Composite)
-            _extract_composite(plan, resource, out)
+        entries: list[IndexEntry] = []
+        try:
+            if type(plan) is _Simple:
+                convert, code = plan.convert, plan.code
+                for value in plan.evaluate(resource, resource):
+                    convert(code, value, entries)
+            else:
+                assert isinstance(plan, _Composite)
+                _extract_composite(plan, resource, entries)
+        except Exception:  # fhirpathpy raises plain exceptions; valid data is never refused
+            log.warning(
+                "search parameter %r not indexed for %s/%s",
+                plan.code,
+                resource["resourceType"],
+                resource.get("id"),
+                exc_info=True,
+            )
+            continue
+        out.extend(entries)
     return list(dict.fromkeys(out))
 
 
