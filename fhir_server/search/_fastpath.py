@@ -62,6 +62,29 @@ def compile_fast(expression: str, root: str, *, relative: bool = False) -> Evalu
     return union
 
 
+def root_keys(expression: str, root: str) -> frozenset[str] | None:
+    """Top-level keys of which a resource must hold one for ``expression`` to select anything.
+
+    None when that is not known (the expression is not a simple path from ``root``); a
+    caller may skip the expression for a resource holding none of the keys.
+    """
+    keys: set[str] = set()
+    for part in split_union(expression):
+        tokens = _tokens(part, root, relative=False)
+        if not tokens or _RESOLVE_IS.fullmatch(tokens[0]) or _WHERE_EQ.fullmatch(tokens[0]):
+            return None
+        indexed = _INDEXED.fullmatch(tokens[0])
+        name = indexed["name"] if indexed else tokens[0]
+        if indexed is None and _MEMBER.fullmatch(name) is None:
+            return None
+        types = choice_types(canonical_path(f"{root}.{name}"))
+        if types:
+            keys.update(name + t[0].upper() + t[1:] for t in types)
+        else:
+            keys.add(name)
+    return frozenset(keys)
+
+
 def element_path(expression: str, root: str) -> str | None:
     """The model path of what a simple path selects (``Observation.component``), or None."""
     compiled = _compile_part(expression, root, relative=False)

@@ -26,7 +26,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from fhir_server.search._convert import CONVERTERS, Converter
-from fhir_server.search._fastpath import compile_fast, element_path
+from fhir_server.search._fastpath import compile_fast, element_path, root_keys
 from fhir_server.search._fhirpath import Evaluator, compile_path
 from fhir_server.search.index import CompositeEntry, IndexEntry, TokenEntry
 from fhir_server.search.registry import Registry, SearchParam, split_union
@@ -37,12 +37,14 @@ class _Simple:
     code: str
     evaluate: Evaluator
     convert: Converter
+    keys: frozenset[str] | None = None  # the resource holds none of these: nothing selected
 
 
 @dataclass(frozen=True, slots=True)
 class _Scope:
     evaluate: Evaluator
     components: tuple[_Simple, ...]
+    keys: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,11 @@ def extract(
             expression with fhirpathpy (for tests and comparison).
     """
     out: list[IndexEntry] = []
+    present = set(resource)
+    parts: dict[tuple[int, int], tuple[object, list[IndexEntry]]] = {}
     for plan in _plans(registry, resource["resourceType"], fast_path):
+        if type(plan) is _Simple and plan.keys is not None and plan.keys.isdisjoint(present):
+            continue
         entries: list[IndexEntry] = []
         try:
             if type(plan) is _Simple:
@@ -79,7 +85,7 @@ def extract(
                     convert(code, value, entries)
             else:
                 assert isinstance(plan, _Composite)
-                _extract_composite(plan, resource, entries)
+                _extract_composite(plan, resource, present, parts, entries)
         except Exception:  # fhirpathpy raises plain exceptions; valid data is never refused
             log.warning(
                 "search parameter %r not indexed for %s/%s",
@@ -94,16 +100,33 @@ def extract(
 
 
 def _extract_composite(
-    plan: _Composite, resource: Mapping[str, Any], out: list[IndexEntry]
+    plan: _Composite,
+    resource: Mapping[str, Any],
+    present: set[str],
+    parts: dict[tuple[int, int], tuple[object, list[IndexEntry]]],
+    out: list[IndexEntry],
 ) -> None:
+    """Append the composite's entries; ``parts`` keeps each component's entries per element.
+
+    Composites share components (``Observation.code`` is in six of them): each is converted
+    once per element and resource. ``parts`` holds the element too, so that its id is not
+    reused while the resource is extracted.
+    """
     for scope in plan.scopes:
+        if scope.keys is not None and scope.keys.isdisjoint(present):
+            continue
         for element in scope.evaluate(resource, resource):
             found: list[list[IndexEntry]] = []
             for part in scope.components:
-                entries: list[IndexEntry] = []
-                for value in part.evaluate(element, resource):
-                    part.convert(part.code, value, entries)
-                own = [entry for entry in entries if entry.param == part.code and _valued(entry)]
+                known = parts.get((id(element), id(part)))
+                if known is None:
+                    entries: list[IndexEntry] = []
+                    for value in part.evaluate(element, resource):
+                        part.convert(part.code, value, entries)
+                    own = [e for e in entries if e.param == part.code and _valued(e)]
+                    parts[id(element), id(part)] = (element, own)
+                else:
+                    own = known[1]
                 if not own:
                     break
                 found.append(own)
@@ -123,29 +146,39 @@ def _plans(registry: Registry, resource_type: str, fast_path: bool) -> tuple[_Pl
     key = (resource_type, fast_path, registry.version)
     plans = cache.get(key)
     if plans is None:
+        shared: dict[tuple[str, ...], _Simple] = {}
         built = (
-            _plan(p, resource_type, fast_path) for p in registry.for_type(resource_type).values()
+            _plan(p, resource_type, fast_path, shared)
+            for p in registry.for_type(resource_type).values()
         )
         plans = tuple(plan for plan in built if plan is not None)
         cache[key] = plans
     return plans
 
 
-def _plan(param: SearchParam, resource_type: str, fast_path: bool) -> _Plan | None:
+def _plan(
+    param: SearchParam, resource_type: str, fast_path: bool, shared: dict[tuple[str, ...], _Simple]
+) -> _Plan | None:
     expression = param.expression_for(resource_type)
     if expression is None:
         return None
     if param.type == "composite":
-        return _composite_plan(param, expression, resource_type, fast_path)
+        return _composite_plan(param, expression, resource_type, fast_path, shared)
     convert = CONVERTERS.get(param.type)
     if convert is None:
         return None
-    return _Simple(param.code, _evaluator(expression, resource_type, fast_path), convert)
+    evaluate = _evaluator(expression, resource_type, fast_path)
+    return _Simple(param.code, evaluate, convert, _keys(expression, resource_type, fast_path))
 
 
 def _composite_plan(
-    param: SearchParam, expression: str, resource_type: str, fast_path: bool
+    param: SearchParam,
+    expression: str,
+    resource_type: str,
+    fast_path: bool,
+    shared: dict[tuple[str, ...], _Simple],
 ) -> _Composite | None:
+    """The composite's plan; equal components of the type's composites are one object."""
     scopes = []
     for part in split_union(expression):
         path = element_path(part, resource_type)
@@ -154,10 +187,22 @@ def _composite_plan(
             convert = CONVERTERS.get(component.type)
             if convert is None:
                 return None
-            evaluate = _evaluator(component.expression, path, fast_path, relative=True)
-            components.append(_Simple(component.code, evaluate, convert))
-        scopes.append(_Scope(_evaluator(part, resource_type, fast_path), tuple(components)))
+            key = (component.code, component.type, component.expression, str(path))
+            if key not in shared:
+                evaluate = _evaluator(component.expression, path, fast_path, relative=True)
+                shared[key] = _Simple(component.code, evaluate, convert)
+            components.append(shared[key])
+        evaluate = _evaluator(part, resource_type, fast_path)
+        keys = _keys(part, resource_type, fast_path)
+        scopes.append(_Scope(evaluate, tuple(components), keys))
     return _Composite(param.code, tuple(scopes))
+
+
+def _keys(expression: str, resource_type: str, fast_path: bool) -> frozenset[str] | None:
+    """The top-level keys guarding a fast-path expression; None: always evaluate it."""
+    if not fast_path or compile_fast(expression, resource_type) is None:
+        return None
+    return root_keys(expression, resource_type)
 
 
 def _evaluator(

@@ -139,8 +139,19 @@ def insert_index(
     conn: sqlite3.Connection, rid: int, resource_type: str, id: str, entries: Sequence[IndexEntry]
 ) -> None:
     """Insert the index rows of the current version of ``resource_type/id``."""
-    patient = patient_of(resource_type, id, entries)
-    for table, rows in rows_by_table(rid, entries, patient).items():
+    insert_index_many(conn, [(rid, resource_type, id, entries)])
+
+
+def insert_index_many(
+    conn: sqlite3.Connection, resources: Iterable[tuple[int, str, str, Sequence[IndexEntry]]]
+) -> None:
+    """Insert the index rows of several resources (rid, type, id, entries), a table at a time."""
+    tables: dict[str, list[Row]] = defaultdict(list)
+    for rid, resource_type, id, entries in resources:
+        patient = patient_of(resource_type, id, entries)
+        for table, rows in rows_by_table(rid, entries, patient).items():
+            tables[table].extend(rows)
+    for table, rows in tables.items():
         conn.executemany(_INSERT[table], rows)
 
 

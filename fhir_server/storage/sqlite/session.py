@@ -19,7 +19,7 @@ from fhir_server.model.instant import from_micros, to_micros
 from fhir_server.search.ir import Query
 from fhir_server.storage.sqlite.compile import compile_count, compile_query
 from fhir_server.storage.sqlite.includes import fetch_includes
-from fhir_server.storage.sqlite.rows import delete_index, insert_index
+from fhir_server.storage.sqlite.rows import delete_index, insert_index, insert_index_many
 from fhir_server.storage.sqlite.schema import INDEX_TABLES
 from fhir_server.storage.sqlite.versions import to_version
 
@@ -80,6 +80,68 @@ class SqliteSession:
         if w.content is not None:
             insert_index(self.conn, rid, w.resource_type, w.id, w.index)
         self._append_history(w, stamp)
+
+    def current(self, resource_type: str, id: str) -> int | None:
+        """The current version of a stored resource (a deletion too); None when never stored."""
+        row = self.conn.execute(
+            "SELECT version_id FROM resources WHERE type = ? AND id = ?", (resource_type, id)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def insert_new(self, writes: Sequence[VersionWrite]) -> None:
+        """Store the first versions of resources never stored before, a table at a time.
+
+        Each gets the rid SQLite would have given it (the largest so far plus one), so the
+        result is the one ``apply`` gives, with one statement per table instead of several
+        per resource. The caller has checked that none of them is stored yet.
+        """
+        top = self.conn.execute("SELECT max(rid) FROM resources").fetchone()[0]
+        first = 1 if top is None else int(top) + 1
+        if first + len(writes) > _MAX_INTEGER:  # SQLite picks free rids itself up there
+            self.apply(writes)
+            return
+        stamps = [to_micros(w.last_updated) for w in writes]
+        self.conn.executemany(
+            "INSERT INTO resources (rid, type, id, version_id, last_updated, created, method,"
+            " deleted, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    first + n,
+                    w.resource_type,
+                    w.id,
+                    w.version_id,
+                    stamp,
+                    stamp,
+                    w.method,
+                    1 if w.content is None else 0,
+                    w.content,
+                )
+                for n, (w, stamp) in enumerate(zip(writes, stamps, strict=True))
+            ],
+        )
+        self.conn.executemany(
+            "INSERT INTO history (type, id, version_id, last_updated, method, content)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (w.resource_type, w.id, w.version_id, stamp, w.method, w.content)
+                for w, stamp in zip(writes, stamps, strict=True)
+            ],
+        )
+        self.conn.executemany(
+            "INSERT INTO outbox (type, id, version_id, method, recorded) VALUES (?, ?, ?, ?, ?)",
+            [
+                (w.resource_type, w.id, w.version_id, w.method, stamp)
+                for w, stamp in zip(writes, stamps, strict=True)
+            ],
+        )
+        insert_index_many(
+            self.conn,
+            (
+                (first + n, w.resource_type, w.id, w.index)
+                for n, w in enumerate(writes)
+                if w.content is not None
+            ),
+        )
 
     def _insert(self, w: VersionWrite, stamp: int, deleted: int) -> int:
         cursor = self.conn.execute(

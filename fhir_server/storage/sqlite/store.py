@@ -112,7 +112,9 @@ class SqliteResourceStore:
         with self._lock, self._process_lock(), translated():
             self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteTransaction(SqliteSession(self._writer))
+                tx = SqliteTransaction(SqliteSession(self._writer))
+                yield tx
+                tx.flush()
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
@@ -147,7 +149,13 @@ class SqliteResourceStore:
 
 
 class SqliteTransaction:
-    """The store seen from inside a transaction: one connection, savepoint per write."""
+    """The store seen from inside a transaction: one connection, savepoint per write.
+
+    A write creating a resource that is not stored yet is checked at once and kept back:
+    the kept creations are inserted together (``SqliteSession.insert_new``) before anything
+    reads what they would change, before a savepoint opens and before the commit
+    (``flush``). A savepoint rolled back forgets those it kept.
+    """
 
     backend = "sqlite"
 
@@ -155,39 +163,69 @@ class SqliteTransaction:
         """Wrap the writer session of an open transaction."""
         self._session = session
         self._savepoints = 0
+        self._created: dict[tuple[str, str], VersionWrite] = {}
+
+    def flush(self) -> None:
+        """Insert the creations kept back."""
+        if self._created:
+            writes = list(self._created.values())
+            self._created.clear()
+            self._session.insert_new(writes)
 
     def read(self, resource_type: str, id: str) -> StoredVersion | None:
         """See ResourceStore.read."""
+        if (resource_type, id) in self._created:
+            self.flush()
         return self._session.read(resource_type, id)
 
     def vread(self, resource_type: str, id: str, version_id: int) -> StoredVersion | None:
         """See ResourceStore.vread."""
+        if (resource_type, id) in self._created:
+            self.flush()
         return self._session.vread(resource_type, id, version_id)
 
     def search(self, query: Query) -> Page:
         """See ResourceStore.search."""
+        self.flush()
         return self._session.search(query)
 
     def history(self, query: HistoryQuery) -> Page:
         """See ResourceStore.history."""
+        self.flush()
         return self._session.history(query)
 
     def explain(self, query: Query) -> str:
         """See ResourceStore.explain."""
+        self.flush()
         return self._session.explain(query)
 
     def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
         """See ResourceStore.outbox_after."""
+        self.flush()
         return self._session.outbox_after(seq, limit)
 
     def write(self, writes: Sequence[VersionWrite]) -> None:
         """Apply ``writes`` all-or-nothing inside the open transaction."""
+        if len(writes) == 1 and self._creates(writes[0]):
+            self._created[writes[0].resource_type, writes[0].id] = writes[0]
+            return
+        self.flush()
         with self.transaction():
             self._session.apply(writes)
+
+    def _creates(self, w: VersionWrite) -> bool:
+        """True for the first version of a resource neither stored nor kept back."""
+        return (
+            w.expected_version == 0
+            and w.content is not None
+            and (w.resource_type, w.id) not in self._created
+            and self._session.current(w.resource_type, w.id) is None
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[ResourceStore]:
         """A nested unit: a savepoint rolled back on error."""
+        self.flush()
         self._savepoints += 1
         name = f"sp{self._savepoints}"
         conn = self._session.conn
@@ -196,6 +234,7 @@ class SqliteTransaction:
             try:
                 yield self
             except BaseException:
+                self._created.clear()
                 conn.execute(f"ROLLBACK TO {name}")
                 conn.execute(f"RELEASE {name}")
                 raise
