@@ -31,10 +31,10 @@ from fhir_server.ingest.spec import (
 )
 from mappers.hl7v2 import datatypes
 from mappers.hl7v2.encounter import encounter_entry
-from mappers.hl7v2.header import MessageInfo, message_info
+from mappers.hl7v2.header import MessageInfo, parse_accepted
 from mappers.hl7v2.options import Hl7v2Options
 from mappers.hl7v2.patient import patient, primary_key
-from mappers.hl7v2.segments import MEDIA_TYPES, Message, Segment, parse
+from mappers.hl7v2.segments import MEDIA_TYPES, Message, Segment
 
 REGISTRATION_EVENTS = frozenset(
     {"A01", "A02", "A03", "A04", "A05", "A08", "A11", "A13", "A28", "A31"}
@@ -146,14 +146,9 @@ class AdtMapper:
 
     def map(self, payload: bytes, ctx: MapContext) -> MappedMessage:
         """Map one ADT message; see the module docstring for what each event yields."""
-        message = parse(payload)
-        if message.message_type not in self.message_types:
-            raise MappingError(
-                f"{message.message_type} is not an ADT event this mapper handles",
-                code="unsupported-message",
-                location=message.msh.location(9),
-            )
-        info = message_info(message, payload, ctx, self._options)
+        message, info = parse_accepted(
+            payload, ctx, self._options, self.message_types, "not an ADT event this mapper handles"
+        )
         event = message.message_type.partition("^")[2]
         if event == "A40":
             entries = _merge(message, info, self._options)

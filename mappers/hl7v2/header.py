@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from fhir_server.ingest.spec import MapContext, content_key
+from fhir_server.ingest.spec import MapContext, MappingError, content_key
 from mappers.hl7v2.datatypes import authority_system
 from mappers.hl7v2.options import Hl7v2Options
-from mappers.hl7v2.segments import Message
+from mappers.hl7v2.segments import Message, parse
 from mappers.hl7v2.timestamps import offset_of, zone
 
 PCD01_PROFILES = frozenset({"IHE_PCD_001", "1.3.6.1.4.1.19376.1.6.1.1.1"})
@@ -62,3 +62,26 @@ def is_pcd01(message: Message) -> bool:
     if profiles & PCD01_PROFILES:
         return True
     return any(obx.text(3, 3).upper() == "MDC" for obx in message.all("OBX"))
+
+
+def parse_accepted(
+    payload: bytes,
+    ctx: MapContext,
+    options: Hl7v2Options,
+    accepted: frozenset[str],
+    refusal: str,
+) -> tuple[Message, MessageInfo]:
+    """Parse ``payload``, refuse it unless MSH-9 is ``accepted``, and read its header facts.
+
+    Raises:
+        MappingError: unparseable, or (``unsupported-message``) a type this mapper does not
+            handle: ``refusal`` completes "<type> is ...".
+    """
+    message = parse(payload)
+    if message.message_type not in accepted:
+        raise MappingError(
+            f"{message.message_type} is {refusal}",
+            code="unsupported-message",
+            location=message.msh.location(9),
+        )
+    return message, message_info(message, payload, ctx, options)

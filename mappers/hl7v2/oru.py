@@ -26,13 +26,13 @@ from fhir_server.ingest.spec import (
 )
 from mappers.hl7v2 import datatypes, tables
 from mappers.hl7v2.groups import ObservationGroup, OrderGroup, PatientGroup, result_groups
-from mappers.hl7v2.header import MessageInfo, is_pcd01, message_info
+from mappers.hl7v2.header import MessageInfo, is_pcd01, parse_accepted
 from mappers.hl7v2.observation import observation
 from mappers.hl7v2.options import Hl7v2Options
 from mappers.hl7v2.patient import patient
 from mappers.hl7v2.pcd01 import pcd01_entries
 from mappers.hl7v2.report import order_key, report_entry
-from mappers.hl7v2.segments import MEDIA_TYPES, Message, Segment, parse
+from mappers.hl7v2.segments import MEDIA_TYPES, Message, Segment
 
 RESULT_SYSTEM = "urn:fhir-server:hl7v2-result"
 
@@ -127,12 +127,7 @@ class OruMapper:
 
     def map(self, payload: bytes, ctx: MapContext) -> MappedMessage:
         """Map one ORU^R01 message; see the module docstring."""
-        message = parse(payload)
-        if message.message_type not in self.message_types:
-            raise MappingError(
-                f"{message.message_type} is not ORU^R01",
-                code="unsupported-message",
-                location=message.msh.location(9),
-            )
-        info = message_info(message, payload, ctx, self._options)
+        message, info = parse_accepted(
+            payload, ctx, self._options, self.message_types, "not ORU^R01"
+        )
         return MappedMessage.build(info.key, _entries(message, info, ctx, self._options))
