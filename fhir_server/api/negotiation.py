@@ -34,9 +34,22 @@ def check_accept(request: Request) -> None:
     accept = request.headers.get("accept")
     if not accept:
         return
-    types = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    if not types & (_JSON_TYPES | _ANY) and "" not in types:
-        raise NotAcceptable(f"Accept {accept!r} is not supported; use application/fhir+json")
+    if not any(_acceptable(part) for part in accept.split(",")):
+        raise NotAcceptable(
+            f"Accept {accept!r} is not supported; use application/fhir+json (FHIR 4.0)"
+        )
+
+
+def _acceptable(media_range: str) -> bool:
+    """A media range we can answer: JSON (or a wildcard) without another ``fhirVersion``.
+
+    https://hl7.org/fhir/R4/http.html#version-parameter
+    """
+    kind, *params = (p.strip().lower() for p in media_range.split(";"))
+    if kind and kind not in _JSON_TYPES | _ANY:
+        return False
+    versions = [p.partition("=")[2].strip('"') for p in params if p.startswith("fhirversion=")]
+    return all(v == "4.0" or v.startswith("4.0.") for v in versions)
 
 
 class NegotiationMiddleware:

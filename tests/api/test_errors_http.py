@@ -83,3 +83,13 @@ def test_wrong_method_on_history_version_is_405(client: TestClient) -> None:
     r = client.post("/fhir/Patient/1/_history/1", json={})
     assert r.status_code == 405
     _outcome(r.json())
+
+
+def test_accept_with_another_fhir_version_is_406(client: TestClient) -> None:
+    r4 = client.get("/fhir/metadata", headers={"accept": "application/fhir+json; fhirVersion=4.0"})
+    assert r4.status_code == 200
+    stu3 = client.get("/fhir/metadata", headers={"accept": "application/fhir+json;fhirVersion=3.0"})
+    assert stu3.status_code == 406
+    assert stu3.json()["resourceType"] == "OperationOutcome"
+    either = "application/fhir+json;fhirVersion=3.0, application/fhir+json;fhirVersion=4.0"
+    assert client.get("/fhir/metadata", headers={"accept": either}).status_code == 200
