@@ -40,13 +40,17 @@ def range_sql(cmp: Cmp, lo: str, hi: str, ql: object, qh: object) -> Sql:
             assert_never(cmp)
 
 
+def _within(cmp: Cmp, col: str, ql: object, qh: object) -> Sql:
+    """``col`` inside ``[ql, qh)`` (eq, ap), or not inside it (ne)."""
+    inside = f"({col} >= ? AND {col} < ?)"
+    return Sql(f"NOT {inside}" if cmp is Cmp.NE else inside, (ql, qh))
+
+
 def point_sql(cmp: Cmp, col: str, ql: object, qh: object) -> Sql:
     """Compare a point value column with the search range ``[ql, qh)``."""
     match cmp:
-        case Cmp.EQ | Cmp.AP:
-            return Sql(f"({col} >= ? AND {col} < ?)", (ql, qh))
-        case Cmp.NE:
-            return Sql(f"NOT ({col} >= ? AND {col} < ?)", (ql, qh))
+        case Cmp.EQ | Cmp.AP | Cmp.NE:
+            return _within(cmp, col, ql, qh)
         case Cmp.GT | Cmp.SA:
             return Sql(f"{col} >= ?", (qh,))
         case Cmp.LT | Cmp.EB:
@@ -62,10 +66,8 @@ def point_sql(cmp: Cmp, col: str, ql: object, qh: object) -> Sql:
 def value_sql(cmp: Cmp, col: str, value: float, ql: float, qh: float) -> Sql:
     """Compare a number column with a search value and its precision range (search/_ranges.py)."""
     match cmp:
-        case Cmp.EQ | Cmp.AP:
-            return Sql(f"({col} >= ? AND {col} < ?)", (ql, qh))
-        case Cmp.NE:
-            return Sql(f"NOT ({col} >= ? AND {col} < ?)", (ql, qh))
+        case Cmp.EQ | Cmp.AP | Cmp.NE:
+            return _within(cmp, col, ql, qh)
         case Cmp.GT | Cmp.SA:
             return Sql(f"{col} > ?", (value,))
         case Cmp.LT | Cmp.EB:
