@@ -38,7 +38,7 @@ from fhir_server.auth.policy import (
     search_restrictions,
     visible,
 )
-from fhir_server.core.ports import HistoryQuery, Page, StoredVersion
+from fhir_server.core.ports import HistoryQuery, Method, Page, StoredVersion
 from fhir_server.core.resources import Outcome, Params, ResourceService
 from fhir_server.errors import Forbidden, Gone, Issue, NotFound
 from fhir_server.search.ir import AllOf, AnyOf, Query, RefMatch, Term, TokenMatch
@@ -103,10 +103,17 @@ class GuardedService(ResourceService):
             raise _no_version(resource_type, id, version_id)
         return version
 
-    def create(self, resource: Any, resource_type: str, *, id: str | None = None) -> Outcome:
-        """Create, if the scopes allow writing this content."""
-        self._allow_new("create", resource, resource_type)
-        return self._inner.create(resource, resource_type, id=id)
+    def create(
+        self,
+        resource: Any,
+        resource_type: str,
+        *,
+        id: str | None = None,
+        method: Method = "POST",
+    ) -> Outcome:
+        """Create, if the scopes allow writing this content (a PUT creating needs update)."""
+        self._allow_new("update" if method == "PUT" else "create", resource, resource_type)
+        return self._inner.create(resource, resource_type, id=id, method=method)
 
     def create_conditional(self, resource: Any, resource_type: str, condition: Params) -> Outcome:
         """Conditional create; a match the caller may not see is refused, not returned."""

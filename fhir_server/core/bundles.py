@@ -76,6 +76,8 @@ def run_entry(svc: ResourceService, entry: EntryRequest) -> EntryResult:
             return _outcome_result(
                 svc.update_conditional(entry.resource, url.type, url.query, if_match=entry.if_match)
             )
+        if entry.fresh and entry.if_match is None:
+            return _outcome_result(svc.create(entry.resource, url.type, id=url.id, method="PUT"))
         return _outcome_result(
             svc.update(entry.resource, url.type, url.id, if_match=entry.if_match)
         )
@@ -164,6 +166,7 @@ def _assign_ids(svc: ResourceService, entries: list[EntryRequest]) -> dict[str, 
             existing = None if condition is None else _conditional_match(svc, entry.type, condition)
             body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
             entry.assigned_id = existing or body_id or new_id()
+            entry.fresh = not (existing or body_id)
             target = f"{entry.type}/{entry.assigned_id}"
         elif entry.id is not None:
             target = f"{entry.type}/{entry.id}"

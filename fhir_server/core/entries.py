@@ -29,6 +29,8 @@ class EntryRequest:
         if_match: the version of ``request.ifMatch``.
         assigned_id: the id given to a created resource.
         matched: a conditional create found ``assigned_id`` already existing.
+        fresh: ``assigned_id`` is a new server id of a conditional update that matched
+            nothing, so the entry creates without reading first.
         error: a problem found while parsing (batch only; a transaction raises).
     """
 
@@ -44,6 +46,7 @@ class EntryRequest:
     if_match: int | None = None
     assigned_id: str | None = None
     matched: bool = False
+    fresh: bool = False
     error: FhirError | None = None
 
 

@@ -130,12 +130,23 @@ class ResourceService:
             raise Gone(f"{resource_type}/{id} version {version_id} is a deletion")
         return version
 
-    def create(self, resource: Any, resource_type: str, *, id: str | None = None) -> Outcome:
-        """Create with a server-assigned id (a client id in the body is ignored)."""
+    def create(
+        self,
+        resource: Any,
+        resource_type: str,
+        *,
+        id: str | None = None,
+        method: Method = "POST",
+    ) -> Outcome:
+        """Create with a server-assigned id (a client id in the body is ignored).
+
+        ``id`` is an id the server generated earlier (a transaction assigns them before it
+        runs its entries); ``method`` "PUT" records a conditional update that matched nothing.
+        """
         check_type(resource_type)
         body = check_resource(resource, resource_type)
         assigned = id or new_id()
-        return Outcome(self._put(body, resource_type, assigned, 0, "POST"), True)
+        return Outcome(self._put(body, resource_type, assigned, 0, method), True)
 
     def create_conditional(self, resource: Any, resource_type: str, condition: Params) -> Outcome:
         """Create unless ``condition`` (If-None-Exist) matches: one match returns it."""

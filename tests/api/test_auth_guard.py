@@ -199,3 +199,32 @@ def test_v2_query_constraint_limits_search(seeded: Smart) -> None:
         "Observation/o3",
     }
     assert seeded.http.get("/fhir/Observation/o2", headers=headers).status_code == 404
+
+
+def test_conditional_update_creating_in_a_transaction_needs_update_not_create(
+    seeded: Smart,
+) -> None:
+    """SMART: the update scope allows an update that creates; create does not (s: the match)."""
+    obs = _obs("ignored", "p1")
+    del obs["id"]
+    obs["identifier"] = [{"system": "urn:test", "value": "new-1"}]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": obs,
+                "request": {"method": "PUT", "url": "Observation?identifier=urn:test|new-1"},
+            }
+        ],
+    }
+    create_only = seeded.as_bearer(seeded.system_token("system/Observation.cs"))
+    assert seeded.http.post("/fhir", json=bundle, headers=create_only).status_code == 403
+    update_only = seeded.as_bearer(seeded.system_token("system/Observation.us"))
+    answer = seeded.http.post("/fhir", json=bundle, headers=update_only)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["entry"][0]["response"]["status"].startswith("201")
+    system = seeded.as_bearer(seeded.system_token())
+    found = seeded.http.get("/fhir/Observation?identifier=urn:test|new-1", headers=system).json()
+    assert found["total"] == 1
+    assert found["entry"][0]["resource"]["meta"]["versionId"] == "1"

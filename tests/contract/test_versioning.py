@@ -31,6 +31,19 @@ def test_write_with_stale_expected_version_conflicts_and_writes_nothing(
     assert store.history(HistoryQuery("Patient", "a")).total == 1
 
 
+def test_creating_a_stored_id_inside_a_transaction_conflicts_and_rolls_back(
+    store: ResourceStore,
+) -> None:
+    store.write([_write("Patient", "a", 1, 0)])
+    with pytest.raises(VersionConflict), store.transaction() as tx:
+        tx.write([_write("Patient", "fresh", 1, 0)])
+        tx.write([_write("Patient", "a", 1, 0)])
+    assert store.read("Patient", "fresh") is None
+    current = store.read("Patient", "a")
+    assert current is not None and current.version_id == 1
+    assert store.history(HistoryQuery("Patient", "a")).total == 1
+
+
 def test_failed_multi_write_leaves_nothing_behind(store: ResourceStore) -> None:
     store.write([_write("Patient", "a", 1, 0)])
     with pytest.raises(VersionConflict):

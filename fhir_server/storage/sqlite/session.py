@@ -25,6 +25,7 @@ from fhir_server.storage.sqlite.versions import to_version
 
 _COLUMNS = "r.type, r.id, r.version_id, r.last_updated, r.method, r.content"
 _MAX_INTEGER = 2**63 - 1  # SQLite INTEGER is 64-bit: no version or row position is larger
+_IN_LIMIT = 500  # ids per IN list, well under SQLite's bound on host parameters
 
 
 class SqliteSession:
@@ -81,12 +82,23 @@ class SqliteSession:
             insert_index(self.conn, rid, w.resource_type, w.id, w.index)
         self._append_history(w, stamp)
 
-    def current(self, resource_type: str, id: str) -> int | None:
-        """The current version of a stored resource (a deletion too); None when never stored."""
-        row = self.conn.execute(
-            "SELECT version_id FROM resources WHERE type = ? AND id = ?", (resource_type, id)
-        ).fetchone()
-        return None if row is None else int(row[0])
+    def stored_among(self, writes: Sequence[VersionWrite]) -> list[VersionWrite]:
+        """The writes whose resource is stored already (a deletion too), one query per type."""
+        by_type: dict[str, dict[str, VersionWrite]] = {}
+        for w in writes:
+            by_type.setdefault(w.resource_type, {})[w.id] = w
+        stored: list[VersionWrite] = []
+        for resource_type, ids in by_type.items():
+            keys = list(ids)
+            for start in range(0, len(keys), _IN_LIMIT):
+                chunk = keys[start : start + _IN_LIMIT]
+                rows = self.conn.execute(
+                    "SELECT id FROM resources WHERE type = ? AND id IN"
+                    f" ({','.join('?' * len(chunk))})",
+                    (resource_type, *chunk),
+                ).fetchall()
+                stored.extend(ids[row[0]] for row in rows)
+        return stored
 
     def insert_new(self, writes: Sequence[VersionWrite]) -> None:
         """Store the first versions of resources never stored before, a table at a time.

@@ -27,6 +27,7 @@ from fhir_server.core.ports import (
     StoredVersion,
     VersionWrite,
 )
+from fhir_server.errors import VersionConflict
 from fhir_server.search.ir import Query
 from fhir_server.storage.sqlite.errors import translated
 from fhir_server.storage.sqlite.group import GroupCommit
@@ -166,10 +167,15 @@ class SqliteTransaction:
         self._created: dict[tuple[str, str], VersionWrite] = {}
 
     def flush(self) -> None:
-        """Insert the creations kept back."""
+        """Insert the creations kept back, after checking that none of them is stored."""
         if self._created:
             writes = list(self._created.values())
             self._created.clear()
+            for w in self._session.stored_among(writes):
+                raise VersionConflict(
+                    f"{w.resource_type}/{w.id} is stored already, not new",
+                    code="version-conflict",
+                )
             self._session.insert_new(writes)
 
     def read(self, resource_type: str, id: str) -> StoredVersion | None:
@@ -214,12 +220,11 @@ class SqliteTransaction:
             self._session.apply(writes)
 
     def _creates(self, w: VersionWrite) -> bool:
-        """True for the first version of a resource neither stored nor kept back."""
+        """True for the first version of a resource not kept back (checked stored at flush)."""
         return (
             w.expected_version == 0
             and w.content is not None
             and (w.resource_type, w.id) not in self._created
-            and self._session.current(w.resource_type, w.id) is None
         )
 
     @contextmanager
