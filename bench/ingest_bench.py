@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import paho.mqtt.publish as publish
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 CODES = ("8867-4", "8480-6", "8462-4", "59408-5", "9279-1")
 
@@ -141,15 +142,28 @@ def _wait_total(base: str, expected: int, timeout: float) -> float:
     raise RuntimeError(f"fewer than {expected} Observations after {timeout} s")
 
 
+def _publish(messages: list[tuple[str, bytes]]) -> None:
+    """Publish at QoS 1 and wait for every PUBACK (one connection, closed cleanly)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{uuid.uuid4().hex[:8]}")
+    client.connect("127.0.0.1", 1883)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+        for info in infos:
+            info.wait_for_publish(timeout=60)
+            if not info.is_published():
+                raise RuntimeError("the broker did not acknowledge a publish in 60 s")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def _mqtt_rate(base: str, topic: str, batches: int, size: int) -> dict[str, Any]:
     transmitter = f"MQ{uuid.uuid4().hex[:6]}"
     before = _total(base, "Observation")
-    messages = [
-        {"topic": f"{topic}/cgm", "payload": _cgm(transmitter, b * size, size), "qos": 1}
-        for b in range(batches)
-    ]
+    messages = [(f"{topic}/cgm", _cgm(transmitter, b * size, size)) for b in range(batches)]
     started = time.perf_counter()
-    publish.multiple(messages, hostname="127.0.0.1", port=1883)
+    _publish(messages)
     elapsed = _wait_total(base, before + batches * size, 120) - started
     return {
         "batches": batches,
@@ -176,9 +190,7 @@ def _latency(base: str, mllp_port: int, topic: str, samples: int) -> dict[str, A
         _mllp_send(mllp_port, [_oru(500_000 + s)])
         mllp.append(_wait_total(base, before + len(CODES), 10) - started)
         started = time.perf_counter()
-        publish.single(
-            f"{topic}/cgm", _cgm(transmitter, s, 1), qos=1, hostname="127.0.0.1", port=1883
-        )
+        _publish([(f"{topic}/cgm", _cgm(transmitter, s, 1))])
         mqtt.append(_wait_total(base, before + len(CODES) + 1, 10) - started)
     return {
         "samples": samples,

@@ -47,6 +47,8 @@ from fhir_server.ingest.spec import (
 )
 
 HL7_ROUTE = "hl7v2"
+_LINGER_S = 0.002
+"""How long the batch worker waits for senders still answering the previous batch."""
 """The mapper name of messages routed by their MSH-9 message type."""
 
 SOURCE_PREFIX = "urn:fhir-server:inbox:"
@@ -219,7 +221,9 @@ class Pipeline:
         """Queue a delivery for the batch worker (started on first use)."""
         with self._batcher_lock:
             if self._batcher is None:
-                self._batcher = Batcher(self.ingest_many, max_batch=self.max_batch, name="ingest")
+                self._batcher = Batcher(
+                    self.ingest_many, max_batch=self.max_batch, name="ingest", linger=_LINGER_S
+                )
             batcher = self._batcher
         return batcher.submit(delivery)
 
