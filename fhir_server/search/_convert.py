@@ -25,7 +25,8 @@ the fast path and fhirpathpy feed the same converter:
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from fhir_server.search._dates import MAX_EPOCH, MIN_EPOCH, epoch_range
@@ -80,11 +81,16 @@ def _codeable_concept(code: str, concept: dict[str, Any], out: list[IndexEntry])
     texts = set()
     for coding in concept.get("coding", ()):
         if isinstance(coding, dict):
-            _coding(code, coding, out)
-            texts.add(normalize(coding.get("display", "")))
-    text = normalize(concept.get("text", ""))
-    if text and text not in texts:
-        out.append(TokenEntry(code, "", "", text))
+            display = normalize(coding.get("display", ""))
+            system, value = coding.get("system", ""), coding.get("code", "")
+            if system or value:
+                out.append(TokenEntry(code, system, value, display))
+            texts.add(display)
+    text = concept.get("text", "")
+    if text != "":
+        text = normalize(text)
+        if text and text not in texts:
+            out.append(TokenEntry(code, "", "", text))
 
 
 def _identifier_or_contact(code: str, value: dict[str, Any], out: list[IndexEntry]) -> None:
@@ -140,34 +146,34 @@ def _period(code: str, period: dict[str, Any], out: list[IndexEntry]) -> None:
 
 def number(code: str, value: Any, out: list[IndexEntry]) -> None:
     """A number entry of an integer or decimal."""
-    parsed = _decimal(value)
-    if parsed is not None:
-        low, high = precision_range(parsed)
-        out.append(NumberEntry(code, float(parsed), float(low), float(high)))
+    text = _decimal_text(value)
+    ranged = None if text is None else _ranged(text)
+    if ranged is not None:
+        out.append(NumberEntry(code, ranged[0], ranged[1], ranged[2]))
 
 
 def quantity(code: str, value: Any, out: list[IndexEntry]) -> None:
     """A quantity entry of a Quantity (or Age, Duration, Distance, Count) or Money."""
     if not isinstance(value, dict):
         return
-    parsed = _decimal(value.get("value"))
-    if parsed is None:
+    text = _decimal_text(value.get("value"))
+    ranged = None if text is None else _ranged(text)
+    if text is None or ranged is None:
         return
     if "currency" in value:
         system, unit = _CURRENCY_SYSTEM, value["currency"]
     else:
         system, unit = value.get("system", ""), value.get("code") or value.get("unit", "")
-    low, high = precision_range(parsed)
     canonical = canonical_unit(unit) if system == UCUM_SYSTEM and unit else None
     out.append(
         QuantityEntry(
             code,
-            float(parsed),
-            float(low),
-            float(high),
+            ranged[0],
+            ranged[1],
+            ranged[2],
             system,
             unit,
-            float(canonical.convert(parsed)) if canonical else None,
+            _canonical_value(text, unit) if canonical else None,
             canonical.code if canonical else None,
         )
     )
@@ -203,14 +209,29 @@ def uri(code: str, value: Any, out: list[IndexEntry]) -> None:
         out.append(UriEntry(code, value))
 
 
-def _decimal(value: Any) -> Decimal | None:
+def _decimal_text(value: Any) -> str | None:
+    """The text of an integer or decimal (JSON numbers; booleans are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
-    try:
-        parsed = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation:
+    return str(value)
+
+
+@lru_cache(maxsize=4096)
+def _ranged(text: str) -> tuple[float, float, float] | None:
+    """A finite decimal's value and precision range (cached: a feed repeats its readings)."""
+    parsed = Decimal(text)
+    if not parsed.is_finite():
         return None
-    return parsed if parsed.is_finite() else None
+    low, high = precision_range(parsed)
+    return float(parsed), float(low), float(high)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_value(text: str, ucum_code: str) -> float:
+    """A decimal in the canonical units of a UCUM code that ``_ucum`` understands."""
+    unit = canonical_unit(ucum_code)
+    assert unit is not None, "_canonical_value needs a code with a canonical form"
+    return float(unit.convert(Decimal(text)))
 
 
 CONVERTERS: dict[str, Converter] = {

@@ -9,12 +9,16 @@ A value without a timezone is taken as UTC. Extraction stores the bounds as epoc
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 MIN_DATETIME = datetime.min.replace(tzinfo=UTC)
 MAX_DATETIME = datetime.max.replace(tzinfo=UTC)
 MIN_EPOCH = MIN_DATETIME.timestamp()
 MAX_EPOCH = MAX_DATETIME.timestamp()
+_MICROS = 1_000_000
+_DAY = 86_400 * _MICROS
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 _PATTERN = re.compile(
     r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
@@ -26,8 +30,25 @@ _PATTERN = re.compile(
 def date_range(text: str) -> tuple[datetime, datetime] | None:
     """The UTC range ``[low, high)`` that ``text`` denotes, or None when it is not a date."""
     match = _PATTERN.fullmatch(text)
+    return None if match is None else _range(match)
+
+
+@lru_cache(maxsize=4096)
+def epoch_range(text: str) -> tuple[float, float] | None:
+    """``date_range`` as epoch seconds (cached: the results of one message share a time)."""
+    match = _PATTERN.fullmatch(text)
     if match is None:
         return None
+    micros = _epoch_micros(match)
+    if micros is not None:
+        return micros[0] / _MICROS, micros[1] / _MICROS
+    bounds = _range(match)
+    if bounds is None:
+        return None
+    return bounds[0].timestamp(), bounds[1].timestamp()
+
+
+def _range(match: re.Match[str]) -> tuple[datetime, datetime] | None:
     try:
         low, step = _start_and_step(match)
     except (ValueError, OverflowError):
@@ -43,12 +64,37 @@ def date_range(text: str) -> tuple[datetime, datetime] | None:
     return low, _advance(low, step)
 
 
-def epoch_range(text: str) -> tuple[float, float] | None:
-    """``date_range`` as epoch seconds."""
-    bounds = date_range(text)
-    if bounds is None:
+def _epoch_micros(match: re.Match[str]) -> tuple[int, int] | None:
+    """``[low, high)`` in epoch microseconds by arithmetic, for a day or a time of day.
+
+    None for what only ``_range`` handles: a year or month, a year at the ends of the
+    range (clamping), a leap second, an invalid date or time. ``datetime.timestamp``
+    divides the same microseconds by 10**6, so both give the same floats.
+    """
+    year_text, month, day_text, hour_text, minute_text, second_text, fraction, tz = match.groups()
+    year = int(year_text)
+    if day_text is None or not 1 < year < 9999:
         return None
-    return bounds[0].timestamp(), bounds[1].timestamp()
+    try:
+        day = date(year, int(month), int(day_text)).toordinal() - _EPOCH_DAY
+    except ValueError:
+        return None
+    if hour_text is None:
+        return day * _DAY, (day + 1) * _DAY
+    hour, minute, second = int(hour_text), int(minute_text), int(second_text or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    low = ((day * 24 + hour) * 60 + minute) * 60_000_000 + second * _MICROS
+    if tz and tz != "Z":
+        offset = int(tz[1:3]) * 60 + int(tz[4:6])
+        low -= (-1 if tz[0] == "-" else 1) * offset * 60_000_000
+    if second_text is None:
+        return low, low + 60_000_000
+    if not fraction:
+        return low, low + _MICROS
+    digits = fraction[:6]
+    low += int(digits.ljust(6, "0"))
+    return low, low + 10 ** (6 - len(digits))
 
 
 def _start_and_step(match: re.Match[str]) -> tuple[datetime, str | timedelta]:

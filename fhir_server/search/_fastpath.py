@@ -4,10 +4,11 @@ Most search parameter expressions are plain paths: ``Observation.code``,
 ``(Observation.effective as dateTime)``, ``Observation.value.ofType(Quantity)``,
 ``Patient.telecom.where(system='email')``, ``Observation.subject.where(resolve() is
 Patient)``, ``Bundle.entry[0].resource``, and unions of them. ``compile_fast`` turns such
-an expression into nested list comprehensions over the resource dict, using the R4 model
+an expression into loops over the resource dict, using the R4 model
 for choice elements (``Observation.effective`` reads ``effectiveDateTime``,
 ``effectivePeriod``, ...). Anything else returns None and fhirpathpy evaluates it; the
-unit tests prove both give the same index entries.
+unit tests prove both give the same index entries. ``compile_exists_flag`` spares
+fhirpathpy the common case of ``Patient.deceased``: a patient without the element.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fhir_server.search._fhirpath import (
     Evaluator,
     canonical_path,
     choice_types,
+    compile_path,
     element_type,
     is_backbone,
     is_subtype,
@@ -27,7 +29,9 @@ from fhir_server.search._fhirpath import (
 from fhir_server.search._references import reference_type
 from fhir_server.search.registry import split_union
 
-_Step = Callable[[list[Any]], list[Any]]
+_Keys = tuple[str, ...]
+_Step = _Keys | Callable[[list[Any]], list[Any]]
+"""The members named by a tuple of keys (a member, or the members of a choice), or a filter."""
 
 _MEMBER = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _INDEXED = re.compile(r"(?P<name>[A-Za-z][A-Za-z0-9]*)\[(?P<index>\d+)\]")
@@ -36,6 +40,9 @@ _RESOLVE_IS = re.compile(r"where\(resolve\(\) is (?P<type>[A-Z][A-Za-z]+)\)")
 _WHERE_EQ = re.compile(r"where\((?P<field>[A-Za-z]+)\s*=\s*'(?P<literal>[^'\\]*)'\)")
 _PAREN_AS = re.compile(r"\((?P<path>[A-Za-z0-9.]+) as (?P<type>[A-Za-z]+)\)(?P<rest>.*)")
 _TRAILING_AS = re.compile(r"(?P<path>[A-Za-z0-9.]+) as (?P<type>[A-Za-z]+)")
+_EXISTS_NOT_FALSE = re.compile(
+    r"(?P<path>[A-Za-z][A-Za-z0-9.]*)\.exists\(\) and (?P=path) != false"
+)
 
 
 def compile_fast(expression: str, root: str, *, relative: bool = False) -> Evaluator | None:
@@ -62,22 +69,28 @@ def compile_fast(expression: str, root: str, *, relative: bool = False) -> Evalu
     return union
 
 
-def root_keys(expression: str, root: str) -> frozenset[str] | None:
-    """Top-level keys of which a resource must hold one for ``expression`` to select anything.
+def root_keys(expression: str, root: str, *, relative: bool = False) -> frozenset[str] | None:
+    """Top-level keys of which a node must hold one for ``expression`` to select anything.
 
     None when that is not known (the expression is not a simple path from ``root``); a
-    caller may skip the expression for a resource holding none of the keys.
+    caller may skip the expression for a node holding none of the keys. A choice cast
+    (``Observation.value as Quantity``) needs only the keys of the types it keeps.
     """
     keys: set[str] = set()
     for part in split_union(expression):
-        tokens = _tokens(part, root, relative=False)
+        tokens = _tokens(part, root, relative=relative)
         if not tokens or _RESOLVE_IS.fullmatch(tokens[0]) or _WHERE_EQ.fullmatch(tokens[0]):
+            return None
+        if _compile_part(part, root, relative=relative) is None:
             return None
         indexed = _INDEXED.fullmatch(tokens[0])
         name = indexed["name"] if indexed else tokens[0]
         if indexed is None and _MEMBER.fullmatch(name) is None:
             return None
         types = choice_types(canonical_path(f"{root}.{name}"))
+        cast = _CAST.fullmatch(tokens[1]) if types and len(tokens) > 1 else None
+        if cast is not None:
+            types = tuple(t for t in types if is_subtype(t, cast["type"]))
         if types:
             keys.update(name + t[0].upper() + t[1:] for t in types)
         else:
@@ -91,16 +104,68 @@ def element_path(expression: str, root: str) -> str | None:
     return None if compiled is None else compiled[1]
 
 
+def compile_exists_flag(expression: str, root: str) -> Evaluator | None:
+    """``P.exists() and P != false`` (``Patient.deceased``) with P a simple path, or None.
+
+    Where nothing holds P's keys (nor their ``_`` primitive extensions, which FHIRPath
+    also reads) the value is ``false`` without evaluating; otherwise fhirpathpy decides.
+    """
+    flag = _EXISTS_NOT_FALSE.fullmatch(expression.strip())
+    keys = None if flag is None else root_keys(flag["path"], root)
+    if keys is None:
+        return None
+    read = keys | {f"_{key}" for key in keys}
+    slow = compile_path(expression)
+
+    def evaluate(node: Any, resource: Mapping[str, Any]) -> list[Any]:
+        return [False] if read.isdisjoint(node) else slow(node, resource)
+
+    return evaluate
+
+
 def _chain(steps: list[_Step]) -> Evaluator:
+    if not steps:
+        return lambda node, _resource: [node]
+    if len(steps) == 1 and type(steps[0]) is tuple and len(steps[0]) == 1:
+        return _member_of(steps[0][0])
+
     def run(node: Any, _resource: Mapping[str, Any]) -> list[Any]:
         nodes = [node]
         for step in steps:
-            nodes = step(nodes)
+            nodes = _select(step, nodes) if isinstance(step, tuple) else step(nodes)
             if not nodes:
                 break
         return nodes
 
     return run
+
+
+def _member_of(name: str) -> Evaluator:
+    """The evaluator of a path of one member (``Observation.status``), the commonest."""
+
+    def run(node: Any, _resource: Mapping[str, Any]) -> list[Any]:
+        value = node.get(name) if type(node) is dict else None
+        if value is None:
+            return []
+        return list(value) if type(value) is list else [value]
+
+    return run
+
+
+def _select(keys: _Keys, nodes: list[Any]) -> list[Any]:
+    """The values of ``keys`` in the dict nodes, key by key, lists flattened."""
+    out: list[Any] = []
+    for key in keys:
+        for node in nodes:
+            if type(node) is dict:
+                value = node.get(key)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    out.extend(value)
+                else:
+                    out.append(value)
+    return out
 
 
 def _tokens(part: str, root: str, relative: bool) -> list[str] | None:
@@ -175,7 +240,7 @@ def _compile_token(
         return None
     if indexed is not None:
         return _indexed(name, int(indexed["index"])), next_path, None
-    return _member(name), next_path, None
+    return (name,), next_path, None
 
 
 def _next_path(candidate: str) -> str | None:
@@ -185,25 +250,8 @@ def _next_path(candidate: str) -> str | None:
     return candidate if is_backbone(candidate) else None
 
 
-def _member(name: str) -> _Step:
-    def step(nodes: list[Any]) -> list[Any]:
-        out: list[Any] = []
-        for node in nodes:
-            if type(node) is dict:
-                value = node.get(name)
-                if value is None:
-                    continue
-                if type(value) is list:
-                    out.extend(value)
-                else:
-                    out.append(value)
-        return out
-
-    return step
-
-
-def _choice(name: str, choice_path: str, of_type: str | None = None) -> _Step:
-    """The members of a choice element; with ``of_type``, those of that type or a subtype.
+def _choice(name: str, choice_path: str, of_type: str | None = None) -> _Keys:
+    """The keys of a choice element; with ``of_type``, those of that type or a subtype.
 
     FHIRPath ``ofType``/``as`` keep subtypes: ``ConceptMap.source as uri`` also selects
     ``sourceCanonical``, as fhirpathpy does.
@@ -211,20 +259,14 @@ def _choice(name: str, choice_path: str, of_type: str | None = None) -> _Step:
     types = choice_types(choice_path)
     if of_type is not None:
         types = tuple(t for t in types if is_subtype(t, of_type))
-    keys = [name + t[0].upper() + t[1:] for t in types]
-    members = [_member(key) for key in keys]
-
-    def step(nodes: list[Any]) -> list[Any]:
-        return [value for member in members for value in member(nodes)]
-
-    return step
+    return tuple(name + t[0].upper() + t[1:] for t in types)
 
 
 def _indexed(name: str, index: int) -> _Step:
-    member = _member(name)
+    keys = (name,)
 
     def step(nodes: list[Any]) -> list[Any]:
-        return member(nodes)[index : index + 1]
+        return _select(keys, nodes)[index : index + 1]
 
     return step
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TAIL = re.compile(
     r"(?:(?P<base>.*)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
@@ -28,8 +29,12 @@ class ParsedReference:
     url: str
 
 
+@lru_cache(maxsize=4096)
 def parse_reference(text: str) -> ParsedReference | None:
-    """Split ``text`` (Reference.reference, or a canonical) into type, id and url."""
+    """Split ``text`` (Reference.reference, or a canonical) into type, id and url.
+
+    Cached: a resource names its patient twice (``subject``, ``patient``), a feed often.
+    """
     if not text or text.startswith("#"):
         return None
     absolute = _ABSOLUTE.match(text) is not None

@@ -26,7 +26,7 @@ def normalize(text: str) -> str:
 
 
 def split_escaped(value: str, separator: str) -> list[str]:
-    r"""Split ``value`` on each ``separator`` not preceded by a backslash.
+    r"""Split ``value`` on each ``separator`` (one character) not preceded by a backslash.
 
     Escapes are kept in the parts, so a part can be split again on another separator;
     call ``unescape`` on the final parts.
@@ -35,6 +35,8 @@ def split_escaped(value: str, separator: str) -> list[str]:
         >>> split_escaped(r"a\,b,c", ",")
         ['a\\,b', 'c']
     """
+    if "\\" not in value:
+        return value.split(separator)
     parts: list[str] = []
     current: list[str] = []
     chars = iter(value)
