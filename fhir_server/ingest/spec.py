@@ -63,7 +63,7 @@ PLACEHOLDER_TAG: JSON = {
     "display": "Created by ingestion before the patient was registered",
 }
 
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:fhir-server:ingest")
+_NAMESPACE_BYTES = uuid.uuid5(uuid.NAMESPACE_URL, "urn:fhir-server:ingest").bytes
 _SEARCH_SPECIALS = str.maketrans({"\\": "\\\\", "|": "\\|", ",": "\\,", "$": "\\$"})
 
 
@@ -171,15 +171,22 @@ def reading_key(*parts: str) -> IdentifierKey:
 def full_url(resource_type: str, key: IdentifierKey) -> str:
     """The ``urn:uuid:`` fullUrl of the entry for the resource that ``key`` finds."""
     name = f"{resource_type}|{key.system}|{key.value}"
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, name)}"
+    # uuid.uuid5(namespace, name), written out: every entry needs one, and building the
+    # UUID object costs twice as much as the hash itself.
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122 variant
+    x = digest.hex()
+    return f"urn:uuid:{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def _with_identifier(resource: JSON, key: IdentifierKey) -> JSON:
     identifiers = list(resource.get("identifier", ()))
     if not any(i.get("system") == key.system and i.get("value") == key.value for i in identifiers):
         identifiers.insert(0, key.to_fhir())
-    rest = {k: v for k, v in resource.items() if k not in ("resourceType", "identifier")}
-    return {"resourceType": resource["resourceType"], "identifier": identifiers, **rest}
+    result = {"resourceType": resource["resourceType"], "identifier": identifiers, **resource}
+    result["identifier"] = identifiers  # ** kept the key's place but took its old value
+    return result
 
 
 def create_once(resource: JSON, key: IdentifierKey) -> JSON:
@@ -240,11 +247,38 @@ def patient_subject(
     return reference(entry), (entry,)
 
 
-def _compacted(value: Any) -> Any:
-    """``value`` compacted; None when nothing is left of it (the caller drops it)."""
-    if isinstance(value, dict | list):
-        return compact(value) or None
-    return None if value is None or value == "" else value
+def _compact_dict(value: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None or item.__class__ is str:  # most leaves: test them first
+            if item:
+                out[key] = item
+        elif isinstance(item, dict):
+            if item := _compact_dict(item):
+                out[key] = item
+        elif isinstance(item, list):
+            if item := _compact_list(item):
+                out[key] = item
+        elif item != "":
+            out[key] = item
+    return out
+
+
+def _compact_list(value: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in value:
+        if item is None or item.__class__ is str:
+            if item:
+                out.append(item)
+        elif isinstance(item, dict):
+            if item := _compact_dict(item):
+                out.append(item)
+        elif isinstance(item, list):
+            if item := _compact_list(item):
+                out.append(item)
+        elif item != "":
+            out.append(item)
+    return out
 
 
 def compact(value: Any) -> Any:
@@ -254,19 +288,9 @@ def compact(value: Any) -> Any:
     Every mapped resource goes through it, so it is written as plain loops.
     """
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            item = _compacted(item)
-            if item is not None:
-                out[key] = item
-        return out
+        return _compact_dict(value)
     if isinstance(value, list):
-        items = []
-        for item in value:
-            item = _compacted(item)
-            if item is not None:
-                items.append(item)
-        return items
+        return _compact_list(value)
     return value
 
 

@@ -8,6 +8,7 @@ value, or None when the HL7 value is empty.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 from fhir_server.ingest.spec import JSON, compact
@@ -41,7 +42,12 @@ def authority_system(
     if kind == "URI" and universal_id:
         return universal_id
     name = namespace or universal_id
-    return AUTHORITY_PREFIX + quote(name, safe="") if name else None
+    return _authority_urn(name) if name else None
+
+
+@lru_cache(maxsize=256)
+def _authority_urn(name: str) -> str:
+    return AUTHORITY_PREFIX + quote(name, safe="")
 
 
 def identifier(cx: Composite, options: Hl7v2Options, default_system: str | None) -> JSON | None:
@@ -62,33 +68,40 @@ def coding_system(name: str, options: Hl7v2Options) -> str | None:
     name = name.strip()
     if name in options.coding_systems:
         return options.coding_systems[name]
-    table = _HL7_TABLE.match(name.upper())
+    return _table_0396(name.upper())
+
+
+@lru_cache(maxsize=256)
+def _table_0396(name: str) -> str | None:
+    table = _HL7_TABLE.match(name)
     if table:
         return tables.V2 + table[1]
-    return tables.CODING_SYSTEMS.get(name.upper())
+    return tables.CODING_SYSTEMS.get(name)
 
 
-def _code(value: str) -> str:
-    return " ".join(value.split())
+def _coding(cwe: Composite, first: int, options: Hl7v2Options) -> JSON | None:
+    """The coding of one CWE triplet (code, display, coding system) starting at ``first``."""
+    code = cwe.get(first).strip()
+    if not code:
+        return None
+    coding: JSON = {}
+    system = coding_system(cwe.get(first + 2), options)
+    if system:
+        coding["system"] = system
+    coding["code"] = " ".join(code.split())
+    display = cwe.get(first + 1).strip()
+    if display:
+        coding["display"] = display
+    return coding
 
 
 def codeable_concept(cwe: Composite, options: Hl7v2Options) -> JSON | None:
     """A CWE/CE/CNE as a CodeableConcept: primary and alternate triplets, original text."""
-    codings = []
-    for first in (1, 4):
-        code, display, system = (cwe.get(first + i).strip() for i in range(3))
-        if code:
-            codings.append(
-                compact(
-                    {
-                        "system": coding_system(system, options),
-                        "code": _code(code),
-                        "display": display,
-                    }
-                )
-            )
+    codings = [c for c in (_coding(cwe, 1, options), _coding(cwe, 4, options)) if c]
     text = cwe.get(9).strip() or (cwe.get(2).strip() if not codings else "")
-    concept: JSON = compact({"coding": codings, "text": text})
+    concept: JSON = {"coding": codings} if codings else {}
+    if text:
+        concept["text"] = text
     return concept or None
 
 

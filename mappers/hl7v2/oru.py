@@ -37,9 +37,15 @@ from mappers.hl7v2.segments import MEDIA_TYPES, Message, Segment
 RESULT_SYSTEM = "urn:fhir-server:hl7v2-result"
 
 
+def _order_id(order: OrderGroup, info: MessageInfo, options: Hl7v2Options) -> str:
+    """The order part of a result key: the OBR's order number, else its OBR-7."""
+    placed = order_key(order.obr, info, options) if order.obr is not None else None
+    return f"{placed.system}|{placed.value}" if placed else (order.obr.text(7) if order.obr else "")
+
+
 def _result_key(
     obx: Segment,
-    order: OrderGroup,
+    order_id: str,
     patient_key: IdentifierKey,
     info: MessageInfo,
     options: Hl7v2Options,
@@ -47,10 +53,6 @@ def _result_key(
     instance = datatypes.entity_identifier(obx.first(21), options, info.default_system)
     if instance is not None and "system" in instance:
         return IdentifierKey(instance["system"], instance["value"])
-    placed = order_key(order.obr, info, options) if order.obr is not None else None
-    order_id = (
-        f"{placed.system}|{placed.value}" if placed else (order.obr.text(7) if order.obr else "")
-    )
     code = f"{obx.text(3, 3)}|{obx.text(3, 1)}"
     parts = (info.sender, order_id, patient_key.system, patient_key.value, code, obx.text(4))
     return IdentifierKey(RESULT_SYSTEM, hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
@@ -63,18 +65,36 @@ def _category(resource: JSON) -> JSON:
 
 def _result(
     group: ObservationGroup,
-    order: OrderGroup,
+    order_id: str,
+    fallback: str | None,
     subject: JSON,
     patient_key: IdentifierKey,
     info: MessageInfo,
     options: Hl7v2Options,
 ) -> JSON:
-    fallback = order.observation_time(info.zone)
     resource = observation(
         group.obx, info, options, fallback_effective=fallback, comments=group.notes
     )
     resource = {**resource, "category": [_category(resource)], "subject": subject}
-    return upsert(resource, _result_key(group.obx, order, patient_key, info, options))
+    return upsert(resource, _result_key(group.obx, order_id, patient_key, info, options))
+
+
+def _order_results(
+    order: OrderGroup,
+    subject: JSON,
+    patient_key: IdentifierKey,
+    info: MessageInfo,
+    options: Hl7v2Options,
+) -> list[JSON]:
+    """The result entries of one order; what they take from the OBR is read once."""
+    if not order.observations:
+        return []
+    fallback = order.observation_time(info.zone)
+    order_id = _order_id(order, info, options)
+    return [
+        _result(group, order_id, fallback, subject, patient_key, info, options)
+        for group in order.observations
+    ]
 
 
 def _lab_group(
@@ -90,9 +110,7 @@ def _lab_group(
     subject, placeholder = patient_subject(record.key, ctx, record.resource)
     yield from placeholder
     for order in group.orders:
-        results = [
-            _result(g, order, subject, record.key, info, options) for g in order.observations
-        ]
+        results = _order_results(order, subject, record.key, info, options)
         yield from results
         if order.obr is not None:
             yield report_entry(order.obr, results, subject, record.key, info, options)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fhir_server.ingest.spec import (
     JSON,
@@ -58,7 +59,13 @@ _REVISED = frozenset({"corrected", "amended", "entered-in-error", "cancelled"})
 
 
 def _path(obx: Segment) -> tuple[str, ...]:
-    return tuple(p.strip() for p in obx.text(4).split(".") if p.strip())
+    return _sub_id_path(obx.text(4))
+
+
+@lru_cache(maxsize=256)
+def _sub_id_path(sub_id: str) -> tuple[str, ...]:
+    """An OBX-4 sub-id as its containment path (memoised: the tree is walked often)."""
+    return tuple(p.strip() for p in sub_id.split(".") if p.strip())
 
 
 def _device_level(obx: Segment) -> tuple[str, ...] | None:

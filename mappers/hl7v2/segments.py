@@ -64,6 +64,7 @@ class Segment:
     """One segment; ``fields[n]`` is field n as written (``fields[0]`` is the id).
 
     Split fields are memoised in ``_split``: mappers read OBX-3 or PID-3 several times.
+    Field access is the mappers' hottest path, so :meth:`text` reads the memo directly.
     """
 
     name: str
@@ -83,11 +84,7 @@ class Segment:
         """The non-empty repetitions of field ``n``."""
         cached = self._split.get(n)
         if cached is None:
-            raw = self.raw(n)
-            split = (
-                (self._composite(r) for r in raw.split(self.delimiters.repetition)) if raw else ()
-            )
-            cached = self._split[n] = tuple(c for c in split if not c.empty)
+            cached = self._split[n] = self._split_field(n)
         return cached
 
     def first(self, n: int) -> Composite:
@@ -97,20 +94,49 @@ class Segment:
 
     def text(self, n: int, component: int = 1, subcomponent: int = 1) -> str:
         """A value of the first repetition of field ``n``, stripped."""
-        return self.first(n).get(component, subcomponent).strip()
+        reps = self._split.get(n)
+        if reps is None:
+            reps = self._split[n] = self._split_field(n)
+        try:  # Composite.get, inlined
+            return reps[0].components[component - 1][subcomponent - 1].strip()
+        except IndexError:
+            return ""
 
     def location(self, field: int | None = None, component: int | None = None) -> SegmentLocation:
         """This segment's position, for error reports."""
         return SegmentLocation(self.name, self.occurrence, field, component)
 
-    def _composite(self, repetition: str) -> Composite:
+    def _split_field(self, n: int) -> tuple[Composite, ...]:
+        raw = self.fields[n] if n < len(self.fields) else ""
+        if not raw or raw == '""':
+            return ()
+        if self.delimiters.repetition not in raw:
+            single = self._composite(raw)
+            return () if single is None else (single,)
+        split = [self._composite(r) for r in raw.split(self.delimiters.repetition)]
+        return tuple([c for c in split if c is not None])
+
+    def _composite(self, repetition: str) -> Composite | None:
+        """One repetition split and decoded; None when it holds no value."""
         d = self.delimiters
-        return Composite(
+        if d.subcomponent not in repetition and d.escape not in repetition:
+            # The common case: no subcomponents, no escape sequences, so no decoding.
+            if d.component not in repetition:
+                empty = not repetition or repetition == '""'
+                return None if empty else Composite(((repetition,),))
+            parts = repetition.split(d.component)
+            if '""' in repetition:
+                parts = ["" if p == '""' else p for p in parts]
+            return Composite(tuple([(p,) for p in parts])) if any(parts) else None
+        composite = Composite(
             tuple(
-                tuple("" if s == '""' else unescape(s, d) for s in component.split(d.subcomponent))
-                for component in repetition.split(d.component)
+                [
+                    tuple(["" if s == '""' else unescape(s, d) for s in c.split(d.subcomponent)])
+                    for c in repetition.split(d.component)
+                ]
             )
         )
+        return None if composite.empty else composite
 
 
 @dataclass(frozen=True, slots=True)

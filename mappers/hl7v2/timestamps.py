@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from fhir_server.ingest.spec import MappingError, SegmentLocation
@@ -24,6 +25,7 @@ def _invalid(value: str, where: SegmentLocation) -> MappingError:
     return MappingError(f"{value!r} is not an HL7 timestamp", code="invalid-value", location=where)
 
 
+@lru_cache(maxsize=256)
 def offset_of(value: str) -> tzinfo | None:
     """The UTC offset a timestamp declares, if any."""
     match = _TS.match(value.strip())
@@ -34,33 +36,28 @@ def offset_of(value: str) -> tzinfo | None:
     return timezone(timedelta(minutes=-minutes if z[0] == "-" else minutes))
 
 
-def to_date(value: str, where: SegmentLocation) -> str:
-    """A TS as a FHIR ``date`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``)."""
+@lru_cache(maxsize=1024)
+def _date_text(value: str) -> str | None:
+    """The FHIR date of ``value``; None when it is not a valid timestamp."""
     match = _TS.match(value.strip())
     if match is None:
-        raise _invalid(value, where)
+        return None
     y, mo, d = match["y"], match["mo"], match["d"]
     try:
         datetime(int(y), int(mo or 1), int(d or 1))
-    except ValueError as exc:
-        raise _invalid(value, where) from exc
+    except ValueError:
+        return None
     return "-".join(p for p in (y, mo, d) if p)
 
 
-def to_datetime(value: str, where: SegmentLocation, default: tzinfo) -> str:
-    """A TS as a FHIR ``dateTime``; an offset is added when the value has a time.
-
-    Args:
-        value: the HL7 timestamp.
-        where: its location, for errors.
-        default: the zone of a timestamp that declares no offset.
-    """
+@lru_cache(maxsize=1024)
+def _datetime_text(value: str, default: tzinfo) -> str | None:
+    """The FHIR dateTime of ``value``; None when it is not a valid timestamp."""
     match = _TS.match(value.strip())
     if match is None:
-        raise _invalid(value, where)
+        return None
     if match["h"] is None:
-        return to_date(value, where)
-    fraction = match["f"] or ""
+        return _date_text(value)
     try:
         local = datetime(
             int(match["y"]),
@@ -70,12 +67,35 @@ def to_datetime(value: str, where: SegmentLocation, default: tzinfo) -> str:
             int(match["mi"] or 0),
             int(match["s"] or 0),
         )
-    except ValueError as exc:
-        raise _invalid(value, where) from exc
+    except ValueError:
+        return None
     zone = offset_of(value) or default
-    aware = local.replace(tzinfo=zone)
-    text = aware.isoformat(timespec="seconds")
-    return text[:19] + fraction + text[19:]
+    text = local.replace(tzinfo=zone).isoformat(timespec="seconds")
+    return text[:19] + (match["f"] or "") + text[19:]
+
+
+def to_date(value: str, where: SegmentLocation) -> str:
+    """A TS as a FHIR ``date`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``)."""
+    text = _date_text(value)
+    if text is None:
+        raise _invalid(value, where)
+    return text
+
+
+def to_datetime(value: str, where: SegmentLocation, default: tzinfo) -> str:
+    """A TS as a FHIR ``dateTime``; an offset is added when the value has a time.
+
+    Conversions are memoised: a message repeats the same few timestamps (OBR-7, OBX-14).
+
+    Args:
+        value: the HL7 timestamp.
+        where: its location, for errors.
+        default: the zone of a timestamp that declares no offset.
+    """
+    text = _datetime_text(value, default)
+    if text is None:
+        raise _invalid(value, where)
+    return text
 
 
 def zone(name: str) -> tzinfo:

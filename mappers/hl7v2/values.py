@@ -8,7 +8,6 @@ CWE/CE/CNE/CF -> valueCodeableConcept; SN -> valueQuantity with comparator, valu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import tzinfo
 
 from fhir_server.ingest.spec import JSON, MappingError, SegmentLocation
@@ -22,6 +21,7 @@ _TIME = re.compile(r"^(\d{2})(\d{2})?(\d{2})?(\.\d{1,4})?$")
 _COMPARATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "=": None, "": None}
 TEXT_TYPES = frozenset({"ST", "TX", "FT"})
 CODED_TYPES = frozenset({"CWE", "CE", "CNE", "CF"})
+TIMESTAMP_TYPES = frozenset({"TS", "DTM", "DT"})
 
 
 def number(text: str, where: SegmentLocation) -> int | float:
@@ -86,19 +86,22 @@ def observation_value(
         return {}, ()
     if value_type in TEXT_TYPES:
         return {"valueString": "\n".join(_text(r, obx) for r in reps)}, ()
-    builders: dict[str, Callable[[Composite], JSON]] = {
-        "NM": lambda r: {"valueQuantity": {"value": number(r.get(1), where), **unit}},
-        "SN": lambda r: _structured(r, unit, where),
-        "TS": lambda r: {"valueDateTime": to_datetime(r.get(1), where, zone)},
-        "TM": lambda r: _time(r.get(1), where),
-    }
-    builders["DTM"] = builders["DT"] = builders["TS"]
-    for coded in CODED_TYPES:
-        builders[coded] = lambda r: {"valueCodeableConcept": datatypes.codeable_concept(r, options)}
-    if value_type not in builders:
+    first = reps[0]
+    value: JSON
+    if value_type == "NM":
+        value = {"valueQuantity": {"value": number(first.get(1), where), **unit}}
+    elif value_type == "SN":
+        value = _structured(first, unit, where)
+    elif value_type in TIMESTAMP_TYPES:
+        value = {"valueDateTime": to_datetime(first.get(1), where, zone)}
+    elif value_type == "TM":
+        value = _time(first.get(1), where)
+    elif value_type in CODED_TYPES:
+        value = {"valueCodeableConcept": datatypes.codeable_concept(first, options)}
+    else:
         raise MappingError(
             f"OBX-2 value type {value_type or '(empty)'!r} is not supported",
             code="unknown-code",
             location=obx.location(2),
         )
-    return builders[value_type](reps[0]), reps[1:]
+    return value, reps[1:]
