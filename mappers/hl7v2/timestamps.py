@@ -27,13 +27,20 @@ def _invalid(value: str, where: SegmentLocation) -> MappingError:
 
 @lru_cache(maxsize=256)
 def offset_of(value: str) -> tzinfo | None:
-    """The UTC offset a timestamp declares, if any."""
+    """The UTC offset a timestamp declares, if any and valid.
+
+    FHIR accepts offsets from -14:00 to +14:00 with minutes 00-59; anything else (``+2400``,
+    ``+0575``) is no offset at all here, and :func:`to_datetime` rejects the value.
+    """
     match = _TS.match(value.strip())
     if match is None or match["z"] is None:
         return None
     z = match["z"]
-    minutes = int(z[1:3]) * 60 + int(z[3:5])
-    return timezone(timedelta(minutes=-minutes if z[0] == "-" else minutes))
+    hours, minutes = int(z[1:3]), int(z[3:5])
+    if minutes > 59 or hours * 60 + minutes > 14 * 60:
+        return None
+    total = hours * 60 + minutes
+    return timezone(timedelta(minutes=-total if z[0] == "-" else total))
 
 
 @lru_cache(maxsize=1024)
@@ -69,6 +76,8 @@ def _datetime_text(value: str, default: tzinfo) -> str | None:
         )
     except ValueError:
         return None
+    if match["z"] is not None and offset_of(value) is None:
+        return None  # an offset out of range
     zone = offset_of(value) or default
     text = local.replace(tzinfo=zone).isoformat(timespec="seconds")
     return text[:19] + (match["f"] or "") + text[19:]

@@ -203,13 +203,26 @@ def test_to_date_keeps_precision(value: str, expected: str) -> None:
         ("20240315103045.25", "2024-03-15T10:30:45.25+01:00"),
         ("20240315103045-0500", "2024-03-15T10:30:45-05:00"),
         ("20240315103045+0000", "2024-03-15T10:30:45+00:00"),
+        ("20240315103045+1400", "2024-03-15T10:30:45+14:00"),
     ],
 )
 def test_to_datetime_adds_an_offset_only_with_a_time(value: str, expected: str) -> None:
     assert to_datetime(value, HERE, ZoneInfo("Europe/Paris")) == expected
 
 
-@pytest.mark.parametrize("value", ["2024-03-15", "20241301", "20240230", "2024031525", "soon"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-03-15",
+        "20241301",
+        "20240230",
+        "2024031525",
+        "soon",
+        "20240315103045+2400",
+        "20240315103045-1430",
+        "20240315103045+0575",
+    ],
+)
 def test_invalid_timestamps_are_reported_where_they_are(value: str) -> None:
     with pytest.raises(MappingError) as caught:
         to_datetime(value, HERE, ZoneInfo("UTC"))
