@@ -13,6 +13,7 @@ from conformance.capability import capability_statement
 from fhir_server import __version__
 from fhir_server.api import errors
 from fhir_server.api.context import AppContext, require_caller
+from fhir_server.api.fastread import FastReadMiddleware
 from fhir_server.api.negotiation import NegotiationMiddleware
 from fhir_server.api.routes import (
     auth,
@@ -91,6 +92,10 @@ def create_app(
     app.state.ingestion = ingestion
     errors.install(app)
 
+    # Inside negotiation (406 first). A SQLite read is local CPU work, done on the event loop;
+    # a MongoDB read waits on the network, in the thread pool (docs/adr/0005-rest-hot-path.md).
+    inline = store.backend == "sqlite"
+    app.add_middleware(FastReadMiddleware, prefix=FHIR_BASE, inline=inline)
     app.add_middleware(NegotiationMiddleware, prefix=FHIR_BASE)
     app.include_router(health.router)
     app.include_router(auth.router)  # before the FHIR routes: /fhir/.well-known/...

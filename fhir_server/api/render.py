@@ -9,7 +9,7 @@ from fastapi import Request
 
 from conformance.summary import select_elements, summarize
 from fhir_server.api.context import is_pretty
-from fhir_server.api.responses import FhirResponse, dump, version_headers
+from fhir_server.api.responses import FhirResponse, dump, version_response_of
 from fhir_server.core.ports import StoredVersion
 from fhir_server.errors import InvalidRequest
 
@@ -45,6 +45,8 @@ def transform(resource: dict[str, Any], request: Request) -> dict[str, Any]:
 
 def needs_transform(request: Request) -> bool:
     """True unless the stored bytes can be sent as they are."""
+    if not request.scope.get("query_string"):  # the usual read: no parameters to parse
+        return False
     params = request.query_params
     return "_summary" in params or "_elements" in params or is_pretty(request)
 
@@ -67,6 +69,4 @@ def resource_fragment(version: StoredVersion, request: Request) -> Any:
 
 def version_response(version: StoredVersion, request: Request, status: int = 200) -> FhirResponse:
     """A read/vread style response for one version."""
-    return FhirResponse(
-        resource_bytes(version, request), status_code=status, headers=version_headers(version)
-    )
+    return version_response_of(resource_bytes(version, request), version, status)

@@ -32,6 +32,20 @@ def version_headers(version: StoredVersion) -> dict[str, str]:
     }
 
 
+def version_response_of(body: bytes, version: StoredVersion, status: int = 200) -> FhirResponse:
+    """``body`` with the ETag and Last-Modified of ``version``.
+
+    The same response as ``FhirResponse(body, status, headers=version_headers(version))``,
+    header order included, with the header pairs built as bytes directly (the read path).
+    """
+    response = FhirResponse(body, status_code=status)
+    response.raw_headers[:0] = [
+        (b"etag", b'W/"%d"' % version.version_id),
+        (b"last-modified", http_date(version.last_updated).encode("latin-1")),
+    ]
+    return response
+
+
 def json_response(
     resource: dict[str, Any],
     status: int = 200,
