@@ -2,14 +2,14 @@
 
 https://hl7.org/fhir/R4/http.html#read
 
-``GET`` of ``{prefix}/{type}/{id}`` and ``{prefix}/{type}/{id}/_history/{vid}`` is the most
-frequent request. FastAPI's routing, dependency resolution and thread-pool hop cost several
-times the read itself (docs/adr/0005-rest-hot-path.md), so this pure ASGI middleware answers
-these two shapes with the functions ``routes/instance.py`` uses: ``service_for``
-(the access policy's ``GuardedService`` when auth is on: 401, 403 and hidden-is-404 alike),
-``version_response`` and the ``FhirError`` handler. The answers, headers included, are the
-routes' own byte for byte; any other exception goes up to the application's error handler
-as it does from a route.
+``GET`` (and ``HEAD``) of ``{prefix}/{type}/{id}`` and ``{prefix}/{type}/{id}/_history/{vid}``
+is the most frequent request. FastAPI's routing, dependency resolution and thread-pool hop
+cost several times the read itself (docs/adr/0005-rest-hot-path.md), so this pure ASGI
+middleware answers these two shapes with the functions ``routes/instance.py`` uses:
+``service_for`` (the access policy's ``GuardedService`` when auth is on: 401, 403 and
+hidden-is-404 alike), ``read_response`` (conditional read included) and the ``FhirError``
+handler. The answers, headers included, are the routes' own byte for byte; any other
+exception goes up to the application's error handler as it does from a route.
 
 Only paths whose type is letters, whose id is a valid FHIR id and whose version is digits
 are taken: ``_history``, ``$operation`` and ``.well-known`` never are, so the routes that
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fhir_server.api.context import service_for
 from fhir_server.api.errors import on_fhir_error
-from fhir_server.api.render import version_response
+from fhir_server.api.render import read_response
 from fhir_server.errors import FhirError
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -62,7 +62,7 @@ def answer(request: Request, target: Target) -> Response:
         stored = service.read(resource_type, id)
     else:
         stored = service.vread(resource_type, id, version)
-    return version_response(stored, request)
+    return read_response(stored, request)
 
 
 class FastReadMiddleware:
@@ -84,7 +84,7 @@ class FastReadMiddleware:
         target = None
         if (
             scope["type"] == "http"
-            and scope["method"] == "GET"  # the routes answer HEAD with 405
+            and scope["method"] in ("GET", "HEAD")
             and scope["path"].startswith(self.start)
             and not scope.get("root_path")
         ):

@@ -11,25 +11,25 @@ from fhir_server.api.bodies import patch_body, resource_body
 from fhir_server.api.context import service_for
 from fhir_server.api.headers import parse_if_match
 from fhir_server.api.history import history_response
-from fhir_server.api.render import version_response
+from fhir_server.api.render import read_response
 from fhir_server.api.writes import write_response
 from fhir_server.core.ports import HistoryQuery
 
 router = APIRouter()
 
 
-@router.get("/{resource_type}/{id}")
+@router.api_route("/{resource_type}/{id}", methods=["GET", "HEAD"])
 def read(resource_type: str, id: str, request: Request) -> Response:
     """Read the current version."""
     version = service_for(request).read(resource_type, id)
-    return version_response(version, request)
+    return read_response(version, request)
 
 
-@router.get("/{resource_type}/{id}/_history/{version_id}")
+@router.api_route("/{resource_type}/{id}/_history/{version_id}", methods=["GET", "HEAD"])
 def vread(resource_type: str, id: str, version_id: str, request: Request) -> Response:
     """Read one version."""
     version = service_for(request).vread(resource_type, id, version_id)
-    return version_response(version, request)
+    return read_response(version, request)
 
 
 @router.put("/{resource_type}/{id}")

@@ -153,8 +153,23 @@ def test_fast_path_answers_as_the_route(pair: Pair, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/fhir/Observation/o1", "/fhir/Observation/o1/_history/1"])
-def test_head_is_left_to_the_router(pair: Pair, path: str) -> None:
-    assert not pair.same("HEAD", path)
+def test_head_answers_as_the_route(pair: Pair, path: str) -> None:
+    assert pair.same("HEAD", path)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-None-Match": 'W/"1"'},
+        {"If-None-Match": 'W/"7"'},
+        {"If-None-Match": "*"},
+        {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+        {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        {"If-Modified-Since": "not a date"},
+    ],
+)
+def test_conditional_read_answers_as_the_route(pair: Pair, headers: dict[str, str]) -> None:
+    assert pair.same("GET", "/fhir/Observation/o1", headers)
 
 
 @pytest.mark.parametrize("path", ROUTED)
