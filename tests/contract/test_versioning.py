@@ -35,12 +35,18 @@ def test_creating_a_stored_id_inside_a_transaction_conflicts_and_rolls_back(
     store: ResourceStore,
 ) -> None:
     store.write([_write("Patient", "a", 1, 0)])
-    with pytest.raises(VersionConflict), store.transaction() as tx:
-        tx.write([_write("Patient", "fresh", 1, 0)])
-        tx.write([_write("Patient", "a", 1, 0)])
+
+    def create_both() -> None:
+        with store.transaction() as tx:
+            tx.write([_write("Patient", "fresh", 1, 0)])
+            tx.write([_write("Patient", "a", 1, 0)])
+
+    with pytest.raises(VersionConflict):
+        create_both()
     assert store.read("Patient", "fresh") is None
     current = store.read("Patient", "a")
-    assert current is not None and current.version_id == 1
+    assert current is not None
+    assert current.version_id == 1
     assert store.history(HistoryQuery("Patient", "a")).total == 1
 
 
