@@ -23,6 +23,14 @@ TYPE_INTERACTIONS = (
 )
 SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
 
+OPERATION_BASE = "http://hl7.org/fhir/OperationDefinition/"
+TYPE_OPERATIONS = {
+    "CodeSystem": ("lookup", "validate-code"),
+    "ValueSet": ("expand", "validate-code"),
+    "ConceptMap": ("translate",),
+}
+"""The R4 terminology operations served (``fhir_server/api/routes/terminology.py``)."""
+
 SearchParams = Callable[[str], Sequence[dict[str, str]]]
 Includes = Callable[[str], Sequence[str]]
 PATIENT_COMPARTMENT = "http://hl7.org/fhir/CompartmentDefinition/patient"
@@ -39,7 +47,7 @@ def _resource(
         "readHistory": True,
         "updateCreate": True,
         "conditionalCreate": True,
-        "conditionalRead": "not-supported",
+        "conditionalRead": "full-support",
         "conditionalUpdate": True,
         "conditionalDelete": "single",
         "referencePolicy": ["literal", "logical"],
@@ -47,10 +55,11 @@ def _resource(
         "searchRevInclude": list(revincludes(resource_type)),
         "searchParam": list(search_params(resource_type)),
         "operation": [
-            {
-                "name": "validate",
-                "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-            }
+            {"name": "validate", "definition": f"{OPERATION_BASE}Resource-validate"},
+            *(
+                {"name": name, "definition": f"{OPERATION_BASE}{resource_type}-{name}"}
+                for name in TYPE_OPERATIONS.get(resource_type, ())
+            ),
         ],
     }
 

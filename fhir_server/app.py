@@ -24,6 +24,7 @@ from fhir_server.api.routes import (
     ingest,
     instance,
     system,
+    terminology,
     type,
 )
 from fhir_server.auth.discovery import security_extension, security_off
@@ -101,8 +102,9 @@ def create_app(
     app.include_router(auth.router)  # before the FHIR routes: /fhir/.well-known/...
     app.include_router(auth_pages.router)
     app.include_router(capabilities.router, prefix=FHIR_BASE)  # public, like discovery
+    # terminology before instance: /ValueSet/$expand must not read as the id "$expand";
     # compartment after instance: /{type}/{id}/_history must not become a compartment search
-    for module in (system, type, instance, compartment):
+    for module in (system, type, terminology, instance, compartment):
         app.include_router(module.router, prefix=FHIR_BASE, dependencies=[Depends(require_caller)])
     app.include_router(ingest.router, dependencies=[Depends(require_caller)])
     return app
