@@ -77,10 +77,8 @@ def value_set_of(registry: Registry, inputs: Inputs, instance: JSON | None) -> J
         if url is not None and url != instance.get("url"):
             raise InvalidRequest(f"{where}: url {url} is not the url of this ValueSet")
         return instance
-    given = inputs.json("valueSet")
+    given = inputs.resource("valueSet", "ValueSet")
     if given is not None:
-        if inputs.has("url") or given.get("resourceType") != "ValueSet":
-            raise InvalidRequest(f"{where}: give either url or a ValueSet in valueSet")
         return given
     reference = inputs.text("url")
     if reference is None:

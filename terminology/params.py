@@ -128,6 +128,14 @@ class Inputs:
         value: JSON | None = self._one(name)
         return value
 
+    def resource(self, name: str, resource_type: str) -> JSON | None:
+        """The ``resource_type`` given inline as ``name``; it cannot come with ``url`` too."""
+        given = self.json(name)
+        if given is not None and (given.get("resourceType") != resource_type or self.has("url")):
+            where = self.signature.name
+            raise InvalidRequest(f"{where}: give either url or a {resource_type} in {name}")
+        return given
+
     def _one(self, name: str) -> Any:
         found = self._values.get(name)
         return found[0] if found else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fhir_server.errors import InvalidRequest
 from terminology.codings import Coded, coded
 from terminology.errors import CannotEvaluate
 from terminology.params import Inputs, Signature, parameters, part
@@ -181,13 +180,9 @@ def translate(registry: Registry, inputs: Inputs, instance: JSON | None = None) 
 def _maps(
     registry: Registry, inputs: Inputs, instance: JSON | None, codings: list[Coded], reverse: bool
 ) -> list[JSON]:
-    where = inputs.signature.name
-    given = inputs.json("conceptMap")
-    if instance is not None or given is not None:
-        chosen = instance if instance is not None else given
-        assert chosen is not None
-        if chosen.get("resourceType") != "ConceptMap" or (given and inputs.has("url")):
-            raise InvalidRequest(f"{where}: give either url or a ConceptMap in conceptMap")
+    given = inputs.resource("conceptMap", "ConceptMap")
+    chosen = instance if instance is not None else given
+    if chosen is not None:
         return [chosen]
     reference = inputs.text("url")
     if reference is not None:

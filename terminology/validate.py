@@ -94,17 +94,14 @@ def validate_code_system(registry: Registry, inputs: Inputs, instance: JSON | No
 def _code_system_of(
     registry: Registry, inputs: Inputs, instance: JSON | None, codings: list[Coded]
 ) -> Concepts:
-    where = inputs.signature.name
-    given = inputs.json("codeSystem")
-    if instance is not None or given is not None:
-        resource = instance if instance is not None else given
-        assert resource is not None
-        if resource.get("resourceType") != "CodeSystem" or (given and inputs.has("url")):
-            raise InvalidRequest(f"{where}: give either url or a CodeSystem in codeSystem")
+    given = inputs.resource("codeSystem", "CodeSystem")
+    resource = instance if instance is not None else given
+    if resource is not None:
         return Concepts(resource)
     systems = {c.system for c in codings if c.system}
     reference = inputs.text("url") or (systems.pop() if len(systems) == 1 else None)
     if reference is None:
+        where = inputs.signature.name
         raise InvalidRequest(f"{where} needs url, codeSystem, or a CodeSystem id in the path")
     url, version = split_canonical(reference)
     return registry.concepts(registry.get("CodeSystem", url, version or inputs.text("version")))
