@@ -1,10 +1,11 @@
 """Template readings -> Observation entries (quantity, panel, sampled).
 
 Every Observation is created once, keyed by a deterministic identifier made of the
-device identifier, the first code and the instant of the reading, so a redelivered batch
-(or two batches overlapping in time) never creates a second Observation. A reading
-whose value is missing from an element (``null`` or absent) is skipped, not an error:
-batches often carry only some of the measurements a template knows.
+device identifier, the first code and the instant (or period) of the reading, plus the
+template's ``reading_id`` when it has one, so a redelivered batch (or two batches
+overlapping in time) never creates a second Observation. A reading whose value is missing
+from an element (``null`` or absent) is skipped, not an error (batches often carry only
+some of the measurements a template knows), unless the reading is ``required``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from jmespath.exceptions import JMESPathError
 
 from fhir_server.ingest.spec import (
     JSON,
@@ -24,6 +27,9 @@ from fhir_server.ingest.spec import (
 )
 from mappers.devices.template import (
     Coding,
+    Component,
+    Effective,
+    Lookup,
     PanelReading,
     QuantityReading,
     Reading,
@@ -32,10 +38,11 @@ from mappers.devices.template import (
     Unit,
     compiled,
 )
-from mappers.devices.timestamps import canonical, parse_timestamp, to_fhir
+from mappers.devices.timestamps import When, parse_duration, parse_timestamp, period
 
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +54,22 @@ class Scope:
     device: IdentifierKey
     device_reference: JSON
     subject: JSON
+    reading_id: str | None = None
 
 
 def search(expression: str, data: Any) -> Any:
-    """Evaluate a (validated) JMESPath expression."""
-    return compiled(expression).search(data)
+    """Evaluate a (validated) JMESPath expression.
+
+    Raises:
+        MappingError: when the expression cannot be applied to this data (a function
+            given the wrong type, e.g. ``keys(@)`` on a list).
+    """
+    try:
+        return compiled(expression).search(data)
+    except JMESPathError as exc:
+        raise MappingError(
+            f"cannot evaluate {expression!r} on this payload: {exc}", code="invalid-value"
+        ) from exc
 
 
 def _number(value: Any, where: str) -> int | float:
@@ -81,24 +99,75 @@ def _concept(codes: list[Coding]) -> JSON:
     return {"coding": [c.model_dump(exclude_none=True) for c in codes], "text": codes[0].display}
 
 
+def _lookup(table: Lookup[T], item: Any, what: str, where: str) -> T:
+    """The entry of ``table`` the payload selects; a MappingError when there is none."""
+    key = search(table.key, item)
+    if key is None:
+        raise MappingError(
+            f"no {what} at {table.key!r}", code="required-missing", location=f"{where}.key"
+        )
+    if isinstance(key, str | int | float) and not isinstance(key, bool) and str(key) in table.map:
+        return table.map[str(key)]
+    known = ", ".join(repr(k) for k in table.map)
+    raise MappingError(f"{what} {key!r} is not one of {known}", code="unknown-code", location=where)
+
+
+def _codes(rule: Reading, item: Any, where: str) -> list[Coding]:
+    if rule.code is not None:
+        return rule.code
+    assert rule.code_by is not None  # exactly one of them, checked at load
+    return _lookup(rule.code_by, item, "code key", f"{where}.code_by")
+
+
+def _unit(owner: QuantityReading | Component, item: Any, where: str) -> Unit:
+    if owner.unit is not None:
+        return owner.unit
+    assert owner.unit_by is not None  # exactly one of them, checked at load
+    return _lookup(owner.unit_by, item, "unit", f"{where}.unit_by")
+
+
+def _missing(expression: str, where: str) -> MappingError:
+    return MappingError(
+        f"required value missing at {expression!r}", code="required-missing", location=where
+    )
+
+
+def _components(rule: PanelReading, item: Any, where: str) -> JSON | None:
+    components = []
+    for i, part in enumerate(rule.components):
+        at = f"{where}.components[{i}]"
+        value = search(part.value, item)
+        if value is None:
+            if part.required:
+                raise _missing(part.value, f"{at}.value")
+            continue
+        quantity = _quantity(value, _unit(part, item, at), f"{at}.value")
+        components.append({"code": _concept(part.code), "valueQuantity": quantity})
+    return {"component": components} if components else None
+
+
 def _value(rule: Reading, item: Any, where: str) -> JSON | None:
     """The value part of the Observation, or None when the element lacks the reading."""
     if isinstance(rule, QuantityReading):
         value = search(rule.value, item)
-        return (
-            None
-            if value is None
-            else {"valueQuantity": _quantity(value, rule.unit, f"{where}.value")}
-        )
+        if value is None:
+            return None
+        quantity = _quantity(value, _unit(rule, item, where), f"{where}.value")
+        return {"valueQuantity": quantity}
     if isinstance(rule, PanelReading):
-        components = []
-        for i, part in enumerate(rule.components):
-            value = search(part.value, item)
-            if value is not None:
-                quantity = _quantity(value, part.unit, f"{where}.components[{i}].value")
-                components.append({"code": _concept(part.code), "valueQuantity": quantity})
-        return {"component": components} if components else None
+        return _components(rule, item, where)
     return _sampled(rule, item, where)
+
+
+def _absent(rule: Reading, where: str) -> MappingError:
+    """The error for a ``required`` reading the element lacks."""
+    if isinstance(rule, QuantityReading):
+        return _missing(rule.value, f"{where}.value")
+    if isinstance(rule, PanelReading):
+        return MappingError(
+            "no component has a value", code="required-missing", location=f"{where}.components"
+        )
+    return _missing(rule.data, f"{where}.data")
 
 
 def _sample(value: Any) -> str:
@@ -138,14 +207,34 @@ def _sampled(rule: SampledReading, item: Any, where: str) -> JSON | None:
     return {"valueSampledData": sampled}
 
 
-def _moment(rule: Reading, item: Any, scope: Scope, where: str) -> datetime:
+def _effective(spec: Effective, data: Any, template: Template, where: str) -> When:
+    def moment(expression: str | None, part: str) -> datetime | None:
+        raw = search(expression, data) if expression else None
+        if raw is None:
+            return None
+        return parse_timestamp(raw, template.timestamp_format, template.timezone, f"{where}.{part}")
+
+    instant = moment(spec.date_time, "date_time")
+    if instant is not None:
+        return When(instant)
+    raw = search(spec.duration, data) if spec.duration else None
+    duration = None if raw is None else parse_duration(raw, f"{where}.duration")
+    return period(moment(spec.start, "start"), moment(spec.end, "end"), duration, where)
+
+
+def _when(rule: Reading, item: Any, scope: Scope, where: str) -> When:
+    """When the reading was taken: its own timestamp or effective, else the template's."""
     template = scope.template
+    fmt, zone = template.timestamp_format, template.timezone
     if rule.timestamp is not None:
-        raw, at = search(rule.timestamp, item), f"{where}.timestamp"
-    else:
-        assert template.timestamp is not None  # guaranteed when the template loads
+        return When(parse_timestamp(search(rule.timestamp, item), fmt, zone, f"{where}.timestamp"))
+    if rule.effective is not None:
+        return _effective(rule.effective, item, template, f"{where}.effective")
+    if template.timestamp is not None:
         raw, at = search(template.timestamp, scope.root), f"{template.name}.timestamp"
-    return parse_timestamp(raw, template.timestamp_format, template.timezone, at)
+        return When(parse_timestamp(raw, fmt, zone, at))
+    assert template.effective is not None  # guaranteed when the template loads
+    return _effective(template.effective, scope.root, template, f"{template.name}.effective")
 
 
 def _items(rule: Reading, root: Any) -> list[Any]:
@@ -160,8 +249,11 @@ def _items(rule: Reading, root: Any) -> list[Any]:
 def _observation(rule: Reading, item: Any, scope: Scope, where: str) -> JSON | None:
     value = _value(rule, item, where)
     if value is None:
+        if rule.required:
+            raise _absent(rule, where)
         return None
-    moment = _moment(rule, item, scope, where)
+    codes = _codes(rule, item, where)
+    when = _when(rule, item, scope, where)
     category = rule.category
     resource = compact(
         {
@@ -170,18 +262,18 @@ def _observation(rule: Reading, item: Any, scope: Scope, where: str) -> JSON | N
             "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category}]}]
             if category
             else None,
-            "code": _concept(rule.code),
+            "code": _concept(codes),
             "subject": scope.subject,
-            "effectiveDateTime": to_fhir(moment),
+            **when.to_fhir(),
             **value,
             "device": scope.device_reference,
         }
     )
-    first = rule.code[0]
-    key = reading_key(
-        scope.device.system, scope.device.value, first.system, first.code, canonical(moment)
-    )
-    return create_once(resource, key)
+    first = codes[0]
+    parts = [scope.device.system, scope.device.value, first.system, first.code, when.key()]
+    if scope.reading_id is not None:
+        parts.append(scope.reading_id)
+    return create_once(resource, reading_key(*parts))
 
 
 def observations(scope: Scope) -> Iterator[JSON]:

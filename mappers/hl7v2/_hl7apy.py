@@ -1,4 +1,4 @@
-"""The typed boundary around hl7apy, which ships no type hints.
+r"""The typed boundary around hl7apy, which ships no type hints.
 
 hl7apy reads the message header: the encoding characters declared in MSH-1/MSH-2 (with
 its checks for missing, duplicate and v2.7 truncation characters), the message structure
@@ -6,6 +6,10 @@ and the version, and it knows which versions it has definitions for. Its full el
 tree is not used for field access: building it costs about 10 ms for a seven-segment
 ORU^R01 (measured with hl7apy 1.3.5), which alone would cap MLLP ingestion near 100
 messages/s, so ``segments`` splits fields itself once the header is known.
+
+Senders of v2.5.1 public-health messages commonly declare the v2.7 truncation character
+anyway (``MSH|^~\&#|``, e.g. CDC ELR feeds); hl7apy refuses five encoding characters
+before v2.7, so such a header is read with the fifth taken as the truncation character.
 """
 
 from __future__ import annotations
@@ -49,8 +53,16 @@ def read_header(text: str) -> Header:
     Raises:
         MappingError: when MSH is missing or declares unusable encoding characters.
     """
+    truncation = None
     try:
-        chars, structure, version = get_message_info(text)
+        try:
+            chars, structure, version = get_message_info(text)
+        except InvalidEncodingChars:
+            declared = _five_encoding_characters(text)
+            if declared is None:
+                raise
+            truncation = declared[4]
+            chars, structure, version = get_message_info(text[:4] + declared[:4] + text[9:])
     except InvalidEncodingChars as exc:
         raise MappingError(
             f"invalid encoding characters: {exc}",
@@ -61,17 +73,28 @@ def read_header(text: str) -> Header:
         raise MappingError(
             f"not an HL7 v2 message: {exc}", code="malformed", location=SegmentLocation("MSH")
         ) from exc
+    if "TRUNCATION" in chars:
+        truncation = str(chars["TRUNCATION"])
     delimiters = Delimiters(
         field=str(chars["FIELD"]),
         component=str(chars["COMPONENT"]),
         repetition=str(chars["REPETITION"]),
         escape=str(chars["ESCAPE"]),
         subcomponent=str(chars["SUBCOMPONENT"]),
-        truncation=str(chars["TRUNCATION"]) if "TRUNCATION" in chars else None,
+        truncation=truncation,
     )
     return Header(
         delimiters, str(structure) if structure else None, str(version) if version else None
     )
+
+
+def _five_encoding_characters(text: str) -> str | None:
+    """MSH-2 when it declares five distinct encoding characters (the v2.7 layout)."""
+    separator = text[3:4]
+    encoding = text[4:].split(separator, 1)[0] if separator else ""
+    if len(encoding) != 5 or len(set(encoding + separator)) != 6:
+        return None
+    return encoding
 
 
 def has_definitions(version: str) -> bool:

@@ -8,8 +8,10 @@ a patient class other than N (not applicable) is present, the Encounter.
 A40 (merge patient, v2.5.1 3.3.40) upserts each surviving Patient (PID) with a
 ``replaces`` link, and patches the Patient named in MRG-1 with a FHIRPath Patch
 (https://hl7.org/fhir/R4/fhirpatch.html): ``active`` becomes false and a ``replaced-by``
-link points at the survivor. The patch is conditional on MRG-1, so a merge of a Patient
-the server has never seen fails the transaction and the message is held.
+link points at the survivor. The patch is conditional on MRG-1. A prior Patient the server
+has never seen follows the unknown-patient policy: under ``hold`` the transaction fails and
+the message is held; under ``placeholder`` the prior Patient is created once (tagged
+placeholder) and retired in the same transaction, so the merge is still recorded.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from fhir_server.ingest.spec import (
     MappedMessage,
     MappingError,
     SegmentLocation,
-    conditional_reference,
     full_url,
+    patient_subject,
     reference,
     upsert,
 )
@@ -98,13 +100,15 @@ def _retire(prior: IdentifierKey, survivor: JSON) -> JSON:
         ],
     }
     return {
-        "fullUrl": full_url("Patient", prior),
+        "fullUrl": full_url("Patient/$merge", prior),
         "resource": parameters,
         "request": {"method": "PATCH", "url": f"Patient?{prior.search()}"},
     }
 
 
-def _merge(message: Message, info: MessageInfo, options: Hl7v2Options) -> Iterator[JSON]:
+def _merge(
+    message: Message, info: MessageInfo, options: Hl7v2Options, ctx: MapContext
+) -> Iterator[JSON]:
     current: Segment | None = None
     merged = False
     for segment in message.segments:
@@ -119,7 +123,9 @@ def _merge(message: Message, info: MessageInfo, options: Hl7v2Options) -> Iterat
                     code="invalid-value",
                     location=segment.location(1),
                 )
-            link = {"other": conditional_reference("Patient", prior), "type": "replaces"}
+            prior_reference, placeholder = patient_subject(prior, ctx)
+            yield from placeholder
+            link = {"other": prior_reference, "type": "replaces"}
             survivor = upsert({**record.resource, "link": [link]}, record.key)
             yield survivor
             yield _retire(prior, survivor)
@@ -151,7 +157,7 @@ class AdtMapper:
         )
         event = message.message_type.partition("^")[2]
         if event == "A40":
-            entries = _merge(message, info, self._options)
+            entries = _merge(message, info, self._options, ctx)
         else:
             entries = _registration(message, event, info, self._options)
         return MappedMessage.build(info.key, entries)

@@ -50,13 +50,22 @@ def _authority_urn(name: str) -> str:
     return AUTHORITY_PREFIX + quote(name, safe="")
 
 
+def _hd_system(composite: Composite, component: int, options: Hl7v2Options) -> str | None:
+    namespace, universal_id, kind = (*composite.subcomponents(component), "", "", "")[:3]
+    return authority_system(namespace, universal_id, kind, options)
+
+
 def identifier(cx: Composite, options: Hl7v2Options, default_system: str | None) -> JSON | None:
-    """A CX as an Identifier; ``default_system`` applies when CX-4 is empty."""
+    """A CX as an Identifier.
+
+    Its system comes from CX-4 (assigning authority), else ``default_system`` (the
+    sender), else CX-6 (assigning facility): a feed naming no sender still keys a patient
+    by the facility that assigned the identifier.
+    """
     value = cx.get(1).strip()
     if not value:
         return None
-    namespace, universal_id, kind = (*cx.subcomponents(4), "", "", "")[:3]
-    system = authority_system(namespace, universal_id, kind, options) or default_system
+    system = _hd_system(cx, 4, options) or default_system or _hd_system(cx, 6, options)
     type_code = cx.get(5).strip()
     type_ = {"coding": [{"system": tables.V2 + "0203", "code": type_code}]} if type_code else None
     result: JSON = compact({"type": type_, "system": system, "value": value})

@@ -18,7 +18,7 @@ from mappers.hl7v2.options import Hl7v2Options
 from mappers.hl7v2.segments import Composite, Segment
 from mappers.hl7v2.timestamps import to_datetime
 from mappers.hl7v2.units import quantity_unit
-from mappers.hl7v2.values import observation_value
+from mappers.hl7v2.values import carries_value, observation_value
 
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _RANGE = re.compile(rf"^{_NUM}\s*-\s*{_NUM}$")
@@ -52,13 +52,19 @@ def interpretation(code: str) -> JSON:
 
 
 def _notes(obx: Segment, extra: Sequence[Composite], comments: Sequence[Segment]) -> list[JSON]:
-    join = obx.delimiters.component.join
-    notes = [{"text": f"Further value: {join(r.get(i) for i in (1, 2, 3))}"} for r in extra]
+    separator = obx.delimiters.component
+    further = (separator.join(r.get(i) for i in (1, 2, 3)).rstrip(separator) for r in extra)
+    notes = [{"text": f"Further value: {value}"} for value in further]
     for nte in comments:
         text = "\n".join(r.get(1) for r in nte.repetitions(3)).strip()
         if text:
             notes.append({"text": text})
     return notes
+
+
+def is_blank(obx: Segment) -> bool:
+    """True for an OBX naming no observation (OBX-3) and carrying no value: nothing to map."""
+    return obx.first(3).empty and not carries_value(obx)
 
 
 def _code(obx: Segment, options: Hl7v2Options) -> JSON:

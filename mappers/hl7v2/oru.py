@@ -4,14 +4,17 @@ An IHE PCD-01 message (MSH-21 names the profile, or OBX-3 codes are MDC) goes to
 ``pcd01``. Anything else is a lab result: one Observation per OBX, upserted by a
 deterministic identifier (sender, order number, patient, OBX-3 code, OBX-4 sub-id)
 because a result legitimately moves from preliminary to final to corrected; one
-DiagnosticReport per OBR referencing its Observations. The Patient is referenced
-according to the unknown-patient policy, with the PID as the placeholder's content.
+DiagnosticReport per OBR referencing its Observations. Keys a message repeats are made
+distinct (``keys``). An OBX with neither OBX-3 nor a value carries nothing and is skipped.
+The Patient is referenced according to the unknown-patient policy, with the PID as the
+placeholder's content.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from fhir_server.ingest.spec import (
@@ -27,7 +30,8 @@ from fhir_server.ingest.spec import (
 from mappers.hl7v2 import datatypes, tables
 from mappers.hl7v2.groups import ObservationGroup, OrderGroup, PatientGroup, result_groups
 from mappers.hl7v2.header import MessageInfo, is_pcd01, parse_accepted
-from mappers.hl7v2.observation import observation
+from mappers.hl7v2.keys import distinct
+from mappers.hl7v2.observation import is_blank, observation
 from mappers.hl7v2.options import Hl7v2Options
 from mappers.hl7v2.patient import patient
 from mappers.hl7v2.pcd01 import pcd01_entries
@@ -53,7 +57,8 @@ def _result_key(
     instance = datatypes.entity_identifier(obx.first(21), options, info.default_system)
     if instance is not None and "system" in instance:
         return IdentifierKey(instance["system"], instance["value"])
-    code = f"{obx.text(3, 3)}|{obx.text(3, 1)}"
+    first = 1 if obx.text(3, 1) else 4  # the alternate coding when the primary is empty
+    code = f"{obx.text(3, first + 2)}|{obx.text(3, first)}"
     parts = (info.sender, order_id, patient_key.system, patient_key.value, code, obx.text(4))
     return IdentifierKey(RESULT_SYSTEM, hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
 
@@ -71,12 +76,22 @@ def _result(
     patient_key: IdentifierKey,
     info: MessageInfo,
     options: Hl7v2Options,
+    taken: set[IdentifierKey],
 ) -> JSON:
     resource = observation(
         group.obx, info, options, fallback_effective=fallback, comments=group.notes
     )
     resource = {**resource, "category": [_category(resource)], "subject": subject}
-    return upsert(resource, _result_key(group.obx, order_id, patient_key, info, options))
+    key = _result_key(group.obx, order_id, patient_key, info, options)
+    return upsert(resource, distinct(key, taken, RESULT_SYSTEM))
+
+
+@dataclass(slots=True)
+class _Taken:
+    """The result and report keys a message has used so far."""
+
+    results: set[IdentifierKey] = field(default_factory=set)
+    reports: set[IdentifierKey] = field(default_factory=set)
 
 
 def _order_results(
@@ -85,20 +100,26 @@ def _order_results(
     patient_key: IdentifierKey,
     info: MessageInfo,
     options: Hl7v2Options,
+    taken: _Taken,
 ) -> list[JSON]:
     """The result entries of one order; what they take from the OBR is read once."""
-    if not order.observations:
+    groups = [group for group in order.observations if not is_blank(group.obx)]
+    if not groups:
         return []
     fallback = order.observation_time(info.zone)
     order_id = _order_id(order, info, options)
     return [
-        _result(group, order_id, fallback, subject, patient_key, info, options)
-        for group in order.observations
+        _result(group, order_id, fallback, subject, patient_key, info, options, taken.results)
+        for group in groups
     ]
 
 
 def _lab_group(
-    group: PatientGroup, info: MessageInfo, ctx: MapContext, options: Hl7v2Options
+    group: PatientGroup,
+    info: MessageInfo,
+    ctx: MapContext,
+    options: Hl7v2Options,
+    taken: _Taken,
 ) -> Iterator[JSON]:
     if group.pid is None:
         raise MappingError(
@@ -110,10 +131,12 @@ def _lab_group(
     subject, placeholder = patient_subject(record.key, ctx, record.resource)
     yield from placeholder
     for order in group.orders:
-        results = _order_results(order, subject, record.key, info, options)
+        results = _order_results(order, subject, record.key, info, options, taken)
         yield from results
         if order.obr is not None:
-            yield report_entry(order.obr, results, subject, record.key, info, options)
+            yield report_entry(
+                order.obr, results, subject, record.key, info, options, taken.reports
+            )
 
 
 def _entries(
@@ -129,8 +152,9 @@ def _entries(
     if is_pcd01(message):
         yield from pcd01_entries(groups, info, ctx, options)
         return
+    taken = _Taken()
     for group in groups:
-        yield from _lab_group(group, info, ctx, options)
+        yield from _lab_group(group, info, ctx, options, taken)
 
 
 class OruMapper:

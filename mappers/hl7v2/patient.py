@@ -42,7 +42,7 @@ def primary_key(found: list[JSON], pid: Segment) -> IdentifierKey:
     chosen = (mrn or found)[0]
     if "system" not in chosen:
         raise MappingError(
-            "PID-3 identifier has no assigning authority and MSH-3/MSH-4 name no sender",
+            "PID-3 identifier names no assigning authority or facility and MSH-3/MSH-4 no sender",
             code="required-missing",
             location=pid.location(3, 4),
         )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from fhir_server.ingest.spec import JSON, IdentifierKey, MappingError, compact, reference, upsert
 from mappers.hl7v2 import datatypes, tables
 from mappers.hl7v2.header import MessageInfo
+from mappers.hl7v2.keys import distinct
 from mappers.hl7v2.options import Hl7v2Options
 from mappers.hl7v2.segments import Segment
 from mappers.hl7v2.timestamps import to_datetime
@@ -46,8 +47,13 @@ def report_entry(
     patient: IdentifierKey,
     info: MessageInfo,
     options: Hl7v2Options,
+    taken: set[IdentifierKey],
 ) -> JSON:
     """The upsert entry of the DiagnosticReport of one OBR and its result entries.
+
+    The report is found by its order number (OBR-3, else OBR-2); without one, or when an
+    earlier OBR of the message has the same, by a key made of the sender, patient, OBR-4
+    and OBR-7. ``taken`` holds the report keys the message has used.
 
     Raises:
         MappingError: when OBR-4 (universal service identifier) is empty.
@@ -57,9 +63,10 @@ def report_entry(
         raise MappingError("OBR-4 is empty", code="required-missing", location=obr.location(4))
     section = obr.text(24).upper() or "LAB"
     key = order_key(obr, info, options)
-    if key is None:
+    if key is None or key in taken:
         basis = f"{info.sender}|{patient.system}|{patient.value}|{obr.raw(4)}|{obr.text(7)}"
         key = IdentifierKey(REPORT_SYSTEM, hashlib.sha256(basis.encode()).hexdigest())
+    key = distinct(key, taken, REPORT_SYSTEM)
     effective = obr.text(7)
     resource = compact(
         {

@@ -24,6 +24,8 @@ ADMINISTRATIVE_SEX: Final = {
     "U": "unknown",
     "A": "other",
     "N": "other",
+    "FEMALE": "female",  # not in IG: the word, as some feeds send it
+    "MALE": "male",
 }
 
 # Table 0085 observation result status -> Observation.status (table-hl70085-to-observation-status).

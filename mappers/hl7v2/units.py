@@ -33,6 +33,10 @@ MDC_UNITS: Final = {
     "MDC_DIM_MICRO_VOLT": ("uV", "µV"),
     "MDC_DIM_PER_SEC": ("/s", "/s"),
     "MDC_DIM_DIMLESS": ("1", "1"),
+    "MDC_DIM_SEC": ("s", "s"),
+    "MDC_DIM_G": ("g", "g"),
+    "MDC_DIM_MILLI_G": ("mg", "mg"),
+    "MDC_DIM_KG_PER_M_SQ": ("kg/m2", "kg/m2"),
 }
 # The same units by MDC numeric code, for senders that leave out the reference id.
 MDC_UNIT_CODES: Final = {

@@ -2,7 +2,10 @@
 
 NM -> valueQuantity; ST/TX/FT -> valueString (repetitions joined by line breaks);
 CWE/CE/CNE/CF -> valueCodeableConcept; SN -> valueQuantity with comparator, valueRange
-(``^10^-^20``) or valueRatio (``^1^:^128``); TS/DTM/DT -> valueDateTime; TM -> valueTime.
+(``^10^-^20``) or valueRatio (``^1^:^128``); TS/DTM/DT -> valueDateTime; TM -> valueTime;
+ED/RP -> the Attachment extension of ``attachments``. NA (a numeric array, e.g. an IHE
+PCD-01 waveform) -> valueString of its numbers separated by spaces, one line per
+repetition: the IG's SampledData needs a sampling period, which an NA value does not carry.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import re
 from datetime import tzinfo
 
 from fhir_server.ingest.spec import JSON, MappingError, SegmentLocation
-from mappers.hl7v2 import datatypes
+from mappers.hl7v2 import attachments, datatypes
 from mappers.hl7v2.options import Hl7v2Options
 from mappers.hl7v2.segments import Composite, Segment
 from mappers.hl7v2.timestamps import to_datetime
@@ -22,6 +25,10 @@ _COMPARATORS = {"<": "<", ">": ">", "<=": "<=", ">=": ">=", "=": None, "": None}
 TEXT_TYPES = frozenset({"ST", "TX", "FT"})
 CODED_TYPES = frozenset({"CWE", "CE", "CNE", "CF"})
 TIMESTAMP_TYPES = frozenset({"TS", "DTM", "DT"})
+COMPOSITE_TEXT_TYPES = frozenset({"AD", "CN", "CX", "PN", "TN", "XAD", "XCN", "XON", "XPN", "XTN"})
+"""HL7 table 0125 types with no Observation.value[x] of their own: kept as text."""
+TABLE_CODE_TYPES = frozenset({"ID", "IS"})
+"""HL7 table 0125 types holding a bare code from an HL7 or user-defined table."""
 
 
 def number(text: str, where: SegmentLocation) -> int | float:
@@ -65,6 +72,36 @@ def _text(rep: Composite, obx: Segment) -> str:
     return d.component.join(d.subcomponent.join(c) for c in rep.components)
 
 
+def _composite_text(reps: tuple[Composite, ...]) -> JSON:
+    """Names, addresses, phones or identifiers as readable text: their non-empty parts."""
+    lines = []
+    for rep in reps:
+        parts = (sub.strip() for component in rep.components for sub in component)
+        lines.append(" ".join(part for part in parts if part))
+    return {"valueString": "\n".join(filter(None, lines))}
+
+
+def _numeric_array(reps: tuple[Composite, ...], where: SegmentLocation) -> JSON:
+    lines = []
+    for rep in reps:
+        samples = [rep.get(i).strip() for i in range(1, len(rep.components) + 1)]
+        for sample in filter(None, samples):
+            number(sample, where)
+        lines.append(" ".join(samples))
+    return {"valueString": "\n".join(lines)}
+
+
+def carries_value(obx: Segment) -> bool:
+    """True when OBX-5 holds a value (for ED, data; for RP, a pointer)."""
+    reps = obx.repetitions(5)
+    value_type = obx.text(2).upper()
+    if value_type == "ED":
+        return any(r.get(5).strip() for r in reps)
+    if value_type == "RP":
+        return any(r.get(1).strip() for r in reps)
+    return bool(reps)
+
+
 def observation_value(
     obx: Segment, unit: JSON, zone: tzinfo, options: Hl7v2Options
 ) -> tuple[JSON, tuple[Composite, ...]]:
@@ -86,22 +123,37 @@ def observation_value(
         return {}, ()
     if value_type in TEXT_TYPES:
         return {"valueString": "\n".join(_text(r, obx) for r in reps)}, ()
-    first = reps[0]
-    value: JSON
+    if value_type == "NA":
+        return _numeric_array(reps, where), ()
+    if value_type in COMPOSITE_TEXT_TYPES:
+        return _composite_text(reps), ()
+    return _single_value(obx, value_type, reps[0], unit, zone, options), reps[1:]
+
+
+def _single_value(
+    obx: Segment, value_type: str, first: Composite, unit: JSON, zone: tzinfo, options: Hl7v2Options
+) -> JSON:
+    """The ``value[x]`` of the types that hold one value: the first repetition."""
+    where = obx.location(5)
     if value_type == "NM":
-        value = {"valueQuantity": {"value": number(first.get(1), where), **unit}}
-    elif value_type == "SN":
-        value = _structured(first, unit, where)
-    elif value_type in TIMESTAMP_TYPES:
-        value = {"valueDateTime": to_datetime(first.get(1), where, zone)}
-    elif value_type == "TM":
-        value = _time(first.get(1), where)
-    elif value_type in CODED_TYPES:
-        value = {"valueCodeableConcept": datatypes.codeable_concept(first, options)}
-    else:
-        raise MappingError(
-            f"OBX-2 value type {value_type or '(empty)'!r} is not supported",
-            code="unknown-code",
-            location=obx.location(2),
-        )
-    return value, reps[1:]
+        return {"valueQuantity": {"value": number(first.get(1), where), **unit}}
+    if value_type == "SN":
+        return _structured(first, unit, where)
+    if value_type in TIMESTAMP_TYPES:
+        return {"valueDateTime": to_datetime(first.get(1), where, zone)}
+    if value_type == "TM":
+        return _time(first.get(1), where)
+    if value_type in CODED_TYPES:
+        return {"valueCodeableConcept": datatypes.codeable_concept(first, options)}
+    if value_type in TABLE_CODE_TYPES:
+        code = first.get(1).strip()
+        return {"valueCodeableConcept": {"coding": [{"code": code}]}} if code else {}
+    if value_type == "ED":
+        return attachments.encapsulated(first, where)
+    if value_type == "RP":
+        return attachments.pointer(first)
+    raise MappingError(
+        f"OBX-2 value type {value_type or '(empty)'!r} is not supported",
+        code="unknown-code",
+        location=obx.location(2),
+    )

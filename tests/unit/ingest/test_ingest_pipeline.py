@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ingest_fixtures import count, fixture, pipeline, versions
 
 from fhir_server.ingest.inbox import Inbox, message_id
-from fhir_server.ingest.pipeline import SOURCE_PREFIX, message_key
+from fhir_server.ingest.pipeline import SOURCE_PREFIX, Pipeline, message_key
 
 ADT = "hl7v2/adt_a01_v251.hl7"
 ORU = "hl7v2/oru_r01_lab_v251.hl7"
@@ -141,3 +142,52 @@ def test_inbox_survives_reopening_and_keeps_keys_unique(tmp_path: Path) -> None:
     assert again.payload == b"x"
     assert reopened.counts()["received"] == 1
     reopened.close()
+
+
+A40 = "hl7v2/adt_a40_v251.hl7"
+
+
+def _patients(p: Pipeline) -> dict[str, dict[str, Any]]:
+    query, _ = p.service.parse(["Patient"], [("_count", "100")])
+    found = [v.resource() for v in p.service.search(query).entries]
+    return {r["identifier"][0]["value"]: r for r in found}
+
+
+def test_merge_retires_a_known_prior_patient(tmp_path: Path) -> None:
+    prior_adt = fixture(ADT).replace(b"PATID1234", b"PATID9999").replace(b"MSG00001", b"PRIOR")
+    with pipeline(tmp_path) as p:
+        assert p.ingest("hl7v2", prior_adt, transport="mllp", source="peer").message.state == (
+            "processed"
+        )
+        merged = p.ingest("hl7v2", fixture(A40), transport="mllp", source="peer")
+        assert merged.message.state == "processed", merged.message.error
+        patients = _patients(p)
+        prior, survivor = patients["PATID9999"], patients["PATID1234"]
+        assert prior["active"] is False
+        assert prior["name"][0]["family"] == "EVERYMAN"  # the merge keeps its demographics
+        assert prior["birthDate"] == "1961-06-15"
+        assert prior["link"] == [
+            {"other": {"reference": f"Patient/{survivor['id']}"}, "type": "replaced-by"}
+        ]
+        assert survivor["link"] == [
+            {"other": {"reference": f"Patient/{prior['id']}"}, "type": "replaces"}
+        ]
+
+
+def test_merge_of_an_unknown_prior_patient_follows_the_policy(tmp_path: Path) -> None:
+    with pipeline(tmp_path / "hold") as p:
+        held = p.ingest("hl7v2", fixture(A40), transport="mllp", source="peer")
+        assert held.message.state == "dead"
+        assert count(p, "Patient") == 0
+    with pipeline(tmp_path / "placeholder", policy="placeholder") as p:
+        merged = p.ingest("hl7v2", fixture(A40), transport="mllp", source="peer")
+        assert merged.message.state == "processed", merged.message.error
+        patients = _patients(p)
+        prior, survivor = patients["PATID9999"], patients["PATID1234"]
+        assert prior["active"] is False
+        assert prior["meta"]["tag"][0]["code"] == "placeholder"
+        assert prior["link"][0]["type"] == "replaced-by"
+        assert survivor["link"][0]["other"] == {"reference": f"Patient/{prior['id']}"}
+        again = p.ingest("hl7v2", fixture(A40), transport="mllp", source="other")
+        assert again.duplicate
+        assert count(p, "Patient") == 2

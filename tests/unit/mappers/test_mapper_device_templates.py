@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from mapper_fixtures import assert_valid, make_ctx
+from mapper_fixtures import FIXTURES, assert_valid, make_ctx
 
+from fhir_server.ingest.spec import MappingError
 from mappers.devices.loader import (
     TemplateError,
     bundled_templates,
@@ -59,7 +60,14 @@ def problems_of(data: dict[str, Any]) -> str:
 
 def test_the_shipped_templates_load() -> None:
     names = [t.name for t in bundled_templates()]
-    assert names == ["glucostream-cgm", "omnicuff-bp", "pulsewave-wrist"]
+    omh = ["blood-glucose", "blood-pressure", "body-temperature", "body-weight", "heart-rate"]
+    omh += ["oxygen-saturation", "respiratory-rate", "step-count"]
+    assert names == [
+        "glucostream-cgm",
+        *[f"omh-{n}" for n in omh],
+        "omnicuff-bp",
+        "pulsewave-wrist",
+    ]
 
 
 def test_a_valid_template_maps_a_payload() -> None:
@@ -166,3 +174,238 @@ def test_unparseable_files_are_reported(tmp_path: Path, name: str, text: str) ->
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="cannot read"):
         load_template(tmp_path / "absent.yaml")
+
+
+SITE_CODES = {
+    "key": "site",
+    "map": {
+        "arm": [{"system": "http://loinc.org", "code": "8310-5"}],
+        "7": [{"system": "http://loinc.org", "code": "8331-1"}],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("reading", "expected"),
+    [
+        ({"code_by": SITE_CODES}, "a reading needs exactly one of code, code_by"),
+        ({"code": None}, "a reading needs exactly one of code, code_by"),
+        ({"unit": None}, "a quantity reading needs exactly one of unit, unit_by"),
+        (
+            {"unit_by": {"key": "u", "map": {"C": {"code": "Cel"}}}},
+            "a quantity reading needs exactly one of unit, unit_by",
+        ),
+        (
+            {"unit": None, "unit_by": {"key": "u[", "map": {"C": {"code": "Cel"}}}},
+            "readings.0.quantity.unit_by.key: Value error, invalid JMESPath expression 'u['",
+        ),
+        (
+            {"unit": None, "unit_by": {"key": "u", "map": {}}},
+            "readings.0.quantity.unit_by.map: Dictionary should have at least 1 item",
+        ),
+        (
+            {"code": None, "code_by": {"key": "site", "map": {"arm": []}}},
+            "readings.0.quantity.code_by.map.arm: List should have at least 1 item",
+        ),
+        ({"effective": {}}, "effective needs date_time, start or end"),
+        ({"effective": {"duration": "d"}}, "effective needs date_time, start or end"),
+        ({"effective": {"date_time": "t", "duration": "d"}}, "duration needs start or end"),
+        ({"timestamp": "t", "effective": {"start": "s"}}, "timestamp or effective, not both"),
+        (
+            {"required": "sometimes"},
+            "readings.0.quantity.required: Input should be a valid boolean",
+        ),
+    ],
+)
+def test_invalid_lookups_and_effective_name_the_problem(
+    reading: dict[str, Any], expected: str
+) -> None:
+    data = copy.deepcopy(VALID)
+    data["readings"][0] = {
+        k: v for k, v in {**data["readings"][0], **reading}.items() if v is not None
+    }
+    assert expected in problems_of(data)
+
+
+def test_a_template_takes_timestamp_or_effective_not_both() -> None:
+    data = {**VALID, "effective": {"date_time": "at"}}
+    assert "a template takes timestamp or effective, not both" in problems_of(data)
+    assert parse_template({**data, "timestamp": None}).effective is not None
+
+
+def test_a_message_digest_needs_a_message_id() -> None:
+    assert "message_digest needs message_id" in problems_of({**VALID, "message_digest": True})
+
+
+def test_an_unknown_patient_field_is_refused() -> None:
+    data = with_change("patient.optional", True)
+    assert "patient.optional: Extra inputs are not permitted" in problems_of(data)
+
+
+def _lookup_template(**changes: Any) -> TemplateMapper:
+    reading = {
+        "kind": "quantity",
+        "foreach": "temps",
+        "effective": {"date_time": "at", "start": "from", "end": "to", "duration": "took"},
+        "code_by": SITE_CODES,
+        "value": "v",
+        "unit_by": {"key": "u", "map": {"C": {"code": "Cel", "display": "°C"}}},
+        **changes,
+    }
+    data = {**VALID, "timestamp": None, "readings": [reading]}
+    return TemplateMapper([parse_template({k: v for k, v in data.items() if v is not None})])
+
+
+def _observations(mapper: TemplateMapper, temps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    payload = json.dumps({"vendor": "acme", "serial": "S1", "mrn": "M1", "temps": temps})
+    mapped = assert_valid(mapper.map(payload.encode(), make_ctx()))
+    return [r for r in mapped.resources if r["resourceType"] == "Observation"]
+
+
+def test_lookups_choose_code_and_unit_per_element_and_effective_per_element() -> None:
+    temps: list[dict[str, Any]] = [
+        {"site": "arm", "u": "C", "v": 36.6, "at": "2024-03-22T07:00:00Z"},
+        {
+            "site": 7,
+            "u": "C",
+            "v": 37,
+            "from": "2024-03-22T07:00:00Z",
+            "took": {"value": 90, "unit": "min"},
+        },
+        {"site": "arm", "u": "C", "v": 36.9, "to": "2024-03-22T07:00:00+01:00"},
+        {"site": "arm", "u": "C", "v": None, "at": "2024-03-22T08:00:00Z"},  # skipped
+    ]
+    first, second, third = _observations(_lookup_template(), temps)
+    assert (first["code"]["coding"][0]["code"], first["effectiveDateTime"]) == (
+        "8310-5",
+        "2024-03-22T07:00:00+00:00",
+    )
+    assert first["valueQuantity"]["code"] == "Cel"
+    assert second["code"]["coding"][0]["code"] == "8331-1"  # a number selects by its text
+    assert second["effectivePeriod"] == {
+        "start": "2024-03-22T07:00:00+00:00",
+        "end": "2024-03-22T08:30:00+00:00",
+    }
+    assert third["effectivePeriod"] == {"end": "2024-03-22T07:00:00+01:00"}
+    identifiers = {o["identifier"][0]["value"] for o in (first, second, third)}
+    assert len(identifiers) == 3
+
+
+@pytest.mark.parametrize(
+    ("element", "code", "location"),
+    [
+        (
+            {"site": "leg", "u": "C", "v": 1, "at": "2024-03-22T07:00:00Z"},
+            "unknown-code",
+            "code_by",
+        ),
+        ({"site": True, "u": "C", "v": 1, "at": "2024-03-22T07:00:00Z"}, "unknown-code", "code_by"),
+        ({"u": "C", "v": 1, "at": "2024-03-22T07:00:00Z"}, "required-missing", "code_by.key"),
+        (
+            {"site": "arm", "u": "F", "v": 1, "at": "2024-03-22T07:00:00Z"},
+            "unknown-code",
+            "unit_by",
+        ),
+        ({"site": "arm", "u": "C", "v": 1}, "required-missing", "effective"),
+        (
+            {
+                "site": "arm",
+                "u": "C",
+                "v": 1,
+                "from": "2024-03-22T07:00:00Z",
+                "took": {"value": -1, "unit": "h"},
+            },
+            "invalid-value",
+            "effective.duration",
+        ),
+        (
+            {"site": "arm", "u": "C", "v": 1, "from": "2024-03-22T07:00:00Z", "took": "1h"},
+            "invalid-value",
+            "effective.duration",
+        ),
+        ({"site": "arm", "u": "C", "v": 1, "from": "soon"}, "invalid-value", "effective.start"),
+    ],
+)
+def test_lookup_and_effective_problems(element: dict[str, Any], code: str, location: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        _observations(_lookup_template(), [element])
+    assert (caught.value.code, caught.value.location) == (
+        code,
+        f"acme-scale.readings[0].{location}",
+    )
+
+
+def test_a_required_reading_missing_from_an_element_is_an_error() -> None:
+    mapper = _lookup_template(required=True)
+    with pytest.raises(MappingError) as caught:
+        _observations(mapper, [{"site": "arm", "u": "C", "at": "2024-03-22T07:00:00Z"}])
+    assert (caught.value.code, caught.value.location) == (
+        "required-missing",
+        "acme-scale.readings[0].value",
+    )
+
+
+def test_optional_patient_and_unlinked_device() -> None:
+    data = copy.deepcopy(VALID)
+    data["patient"]["required"] = False
+    data["device"]["link_patient"] = False
+    mapper = TemplateMapper([parse_template(data)])
+    with_mrn = {
+        "vendor": "acme",
+        "serial": "S1",
+        "mrn": "M1",
+        "at": "2024-03-22T07:00:00Z",
+        "kg": 80,
+    }
+    mapped = assert_valid(mapper.map(json.dumps(with_mrn).encode(), make_ctx()))
+    (device,) = [r for r in mapped.resources if r["resourceType"] == "Device"]
+    (weight,) = [r for r in mapped.resources if r["resourceType"] == "Observation"]
+    assert "patient" not in device
+    assert weight["subject"] == {"reference": "Patient?identifier=urn:oid:1.2.3|M1"}
+    without = {**with_mrn, "mrn": " "}
+    mapped = assert_valid(mapper.map(json.dumps(without).encode(), make_ctx()))
+    (weight,) = [r for r in mapped.resources if r["resourceType"] == "Observation"]
+    assert weight["subject"]["reference"].startswith("urn:uuid:")  # the Device
+
+
+def test_reading_id_separates_records_that_share_device_code_and_time() -> None:
+    record = {"vendor": "acme", "serial": "S1", "mrn": "M1", "at": "2024-03-22T07:00:00Z", "kg": 80}
+
+    def identifier(template: dict[str, Any], rec: dict[str, Any]) -> str:
+        mapper = TemplateMapper([parse_template(template)])
+        mapped = mapper.map(json.dumps(rec).encode(), make_ctx())
+        (weight,) = [r for r in mapped.resources if r["resourceType"] == "Observation"]
+        return str(weight["identifier"][0]["value"])
+
+    keyed = {**VALID, "reading_id": "rid"}
+    assert identifier(VALID, {**record, "rid": 1}) == identifier(VALID, {**record, "rid": 2})
+    assert identifier(keyed, {**record, "rid": 1}) != identifier(keyed, {**record, "rid": 2})
+    assert identifier(keyed, {**record, "rid": 1}) == identifier(keyed, {**record, "rid": 1})
+
+
+@pytest.mark.parametrize("payload", [b"[]", b"[1, 2]", b'"text"', b"7", b"null"])
+def test_payloads_that_are_not_objects_are_mapping_errors(payload: bytes) -> None:
+    with pytest.raises(MappingError) as caught:  # keys(@) of a match must not blow up
+        TemplateMapper().map(payload, make_ctx())
+    assert caught.value.code in {"unsupported-message", "required-missing"}
+    assert TemplateMapper().message_key(payload) is None
+
+
+def test_a_batch_maps_each_element_with_its_own_template() -> None:
+    wrist = json.loads((FIXTURES / "devices/pulsewave_batch.json").read_text())
+    cuff = json.loads((FIXTURES / "devices/omnicuff_session.json").read_text())
+    payload = json.dumps([wrist, cuff]).encode()
+    mapped = assert_valid(TemplateMapper().map(payload, make_ctx()))
+    devices = [
+        r["identifier"][0]["value"] for r in mapped.resources if r["resourceType"] == "Device"
+    ]
+    assert devices == ["PW3-7F3A21", "OC710-00A1B2C3"]
+    alone = TemplateMapper().map(json.dumps(cuff).encode(), make_ctx())
+    assert {e["fullUrl"] for e in alone.bundle_entries} <= {
+        e["fullUrl"] for e in mapped.bundle_entries
+    }
+    assert mapped.message_key == TemplateMapper().message_key(payload)
+    assert mapped.message_key not in {
+        "pulsewave-wrist|pw-20240322-000173",
+        "omnicuff-bp|sess-88213",
+    }

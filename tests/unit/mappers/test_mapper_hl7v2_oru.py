@@ -215,7 +215,7 @@ def test_several_patients_in_one_message() -> None:
     [
         (fixture_bytes("hl7v2/oru_r01_truncated.hl7"), "required-missing", "OBX"),
         (LAB.replace(b"\nPID|", b"\nPIX|"), "required-missing", "PID"),
-        (LAB.replace(b"OBX|6|ST|", b"OBX|6|ED|"), "unknown-code", "OBX[6]-2"),
+        (LAB.replace(b"OBX|6|ST|", b"OBX|6|ZZ|"), "unknown-code", "OBX[6]-2"),
         (LAB.replace(b"||139|mmol/L", b"||1,39|mmol/L"), "invalid-value", "OBX[2]-5"),
         (
             LAB.replace(

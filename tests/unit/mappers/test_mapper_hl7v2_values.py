@@ -102,7 +102,7 @@ def test_extra_repetitions_of_a_coded_value_are_returned() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fields", "where"), [("1|ED|X^Y^L||data", "OBX-2"), ("1||X^Y^L||5", "OBX-2")]
+    ("fields", "where"), [("1|ZZ|X^Y^L||data", "OBX-2"), ("1||X^Y^L||5", "OBX-2")]
 )
 def test_unsupported_value_type(fields: str, where: str) -> None:
     with pytest.raises(MappingError) as caught:
@@ -194,3 +194,21 @@ def test_reference_range(text: str, expected: dict[str, Any] | None) -> None:
 )
 def test_interpretation(flag: str, expected: dict[str, Any]) -> None:
     assert interpretation(flag) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ("1|XPN|X^Y^L||EVERYMAN^ADAM^A", {"valueString": "EVERYMAN ADAM A"}),
+        ("1|XAD|X^Y^L||1 MAIN ST^^ANN ARBOR^MI", {"valueString": "1 MAIN ST ANN ARBOR MI"}),
+        ("1|XTN|X^Y^L||^PRN^PH^^1^734^5552004", {"valueString": "PRN PH 1 734 5552004"}),
+        ("1|CX|X^Y^L||123^^^HOSP&1.2.3&ISO", {"valueString": "123 HOSP 1.2.3 ISO"}),
+        ("1|XCN|X^Y^L||1234^SMITH^JO~5678^DOE", {"valueString": "1234 SMITH JO\n5678 DOE"}),
+        ("1|ID|X^Y^L||Y", {"valueCodeableConcept": {"coding": [{"code": "Y"}]}}),
+        ("1|IS|X^Y^L||A^ignored", {"valueCodeableConcept": {"coding": [{"code": "A"}]}}),
+    ],
+)
+def test_table_0125_types_without_a_fhir_value_type_are_kept(
+    fields: str, expected: dict[str, Any]
+) -> None:
+    assert value_of(fields) == expected
