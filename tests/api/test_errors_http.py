@@ -32,6 +32,33 @@ def test_invalid_resource_lists_every_issue_with_location(client: TestClient) ->
     assert history["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("element", "value"),
+    [
+        ("birthDate", "2021-02-30"),
+        ("birthDate", "2023-02-29"),
+        ("deceasedDateTime", "2021-04-31T10:00:00Z"),
+        ("deceasedDateTime", "2021-06-31"),
+    ],
+)
+def test_a_day_the_month_does_not_have_is_rejected(
+    client: TestClient, element: str, value: str
+) -> None:
+    r = client.post("/fhir/Patient", json={**patient(), element: value})
+    assert r.status_code == 400
+    (issue,) = r.json()["issue"]
+    assert issue["expression"] == [f"Patient.{element}"]
+    assert f'"{value}" is not a calendar date' in issue["diagnostics"]
+    assert client.get("/fhir/Patient/_history").json()["total"] == 0
+
+
+def test_leap_days_and_partial_dates_are_valid(client: TestClient) -> None:
+    for birth_date in ("2024-02-29", "2000-02-29", "2021-02", "2021"):
+        r = client.post("/fhir/Patient", json={**patient(), "birthDate": birth_date})
+        assert r.status_code == 201, r.text
+        assert r.json()["birthDate"] == birth_date
+
+
 def test_resource_type_mismatch_is_400(client: TestClient) -> None:
     r = client.post("/fhir/Observation", json=patient())
     assert r.status_code == 400
