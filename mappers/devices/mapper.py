@@ -7,7 +7,9 @@ is mapped by the first template matching it, into one transaction. The Device is
 or created by its identifier and linked to the Patient (``Device.patient``, unless the
 template says ``link_patient: false``); the Patient is referenced by identifier following
 the unknown-patient policy; a template without a ``patient`` section (or whose optional
-patient identifier is absent) makes the Device the Observations' subject.
+patient identifier is absent) makes the Device the Observations' subject. A template
+with ``records`` maps each record of the payload so (on ``{record, payload}``), into the
+payload's transaction; an error in one is located ``records[index]``.
 
 The message key is ``<template>|<message id>`` when the template has a ``message_id``
 (followed by ``|sha256:<digest of the canonical JSON>`` with ``message_digest``), else the
@@ -38,6 +40,7 @@ from fhir_server.ingest.spec import (
 from mappers.devices.loader import bundled_templates, load_directory
 from mappers.devices.readings import Scope, observations, search
 from mappers.devices.template import Template
+from mappers.devices.timestamps import time_zone
 
 Record = tuple[Template, Any]
 """One payload (or batch element) and the template that maps it."""
@@ -86,10 +89,58 @@ def _subject(
     return patient_subject(key, ctx)
 
 
-def _in_element(index: int, exc: MappingError) -> MappingError:
-    """The same error, located in element ``index`` of a batch."""
-    where = f"[{index}]" if exc.location is None else f"[{index}].{exc.location}"
+def _in_element(index: int, exc: MappingError, prefix: str = "") -> MappingError:
+    """The same error, located in element ``index`` of a batch (or of ``prefix``)."""
+    where = f"{prefix}[{index}]" if exc.location is None else f"{prefix}[{index}].{exc.location}"
     return MappingError(exc.reason, code=exc.code, location=where)
+
+
+def _zone(template: Template, root: Any) -> tuple[str, bool]:
+    """The time zone of the payload's timestamps, and whether instants are written in it."""
+    if template.timezone_from is None:
+        return template.timezone, False
+    where = f"{template.name}.timezone_from"
+    return time_zone(search(template.timezone_from, root), where), True
+
+
+def _contexts(template: Template, records: str, root: Any) -> list[JSON]:
+    """The ``{record, payload}`` context of each record of the payload."""
+    found = search(records, root)
+    if found is None or found == []:
+        raise MappingError(
+            f"no records at {records!r}",
+            code="required-missing",
+            location=f"{template.name}.records",
+        )
+    elements = found if isinstance(found, list) else [found]
+    return [{"record": element, "payload": root} for element in elements]
+
+
+def _record_entries(template: Template, root: Any, ctx: MapContext) -> Iterator[JSON]:
+    """The Device, Patient placeholder and Observation entries of one payload or record."""
+    device_key = _identity(
+        template.device.id, root, template.device.system, f"{template.name}.device.id"
+    )
+    subject, placeholder = _subject(template, root, ctx)
+    yield from placeholder
+    device = _device(template, root, device_key, subject)
+    yield device
+    reading_id = None
+    if template.reading_id is not None:
+        value = search(template.reading_id, root)
+        reading_id = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    zone, localize = _zone(template, root)
+    scope = Scope(
+        template=template,
+        root=root,
+        device=device_key,
+        device_reference=reference(device),
+        subject=subject or reference(device),
+        zone=zone,
+        localize=localize,
+        reading_id=reading_id,
+    )
+    yield from observations(scope)
 
 
 def _digest(value: Any) -> str:
@@ -199,18 +250,11 @@ class TemplateMapper:
                 raise _in_element(index, exc) from exc
 
     def _entries(self, template: Template, root: Any, ctx: MapContext) -> Iterator[JSON]:
-        device_key = _identity(
-            template.device.id, root, template.device.system, f"{template.name}.device.id"
-        )
-        subject, placeholder = _subject(template, root, ctx)
-        yield from placeholder
-        device = _device(template, root, device_key, subject)
-        yield device
-        reading_id = None
-        if template.reading_id is not None:
-            value = search(template.reading_id, root)
-            reading_id = json.dumps(value, sort_keys=True, separators=(",", ":"))
-        scope = Scope(
-            template, root, device_key, reference(device), subject or reference(device), reading_id
-        )
-        yield from observations(scope)
+        if template.records is None:
+            yield from _record_entries(template, root, ctx)
+            return
+        for index, record in enumerate(_contexts(template, template.records, root)):
+            try:
+                yield from _record_entries(template, record, ctx)
+            except MappingError as exc:
+                raise _in_element(index, exc, "records") from exc

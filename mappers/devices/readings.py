@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from jmespath.exceptions import JMESPathError
 
@@ -42,18 +44,24 @@ from mappers.devices.timestamps import When, parse_duration, parse_timestamp, pe
 
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+MAX_EXPONENT = 20
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What every reading of one payload shares."""
+    """What every reading of one payload (or record) shares.
+
+    ``zone`` reads offset-less timestamps; with ``localize`` every instant is written in it.
+    """
 
     template: Template
     root: Any
     device: IdentifierKey
     device_reference: JSON
     subject: JSON
+    zone: str
+    localize: bool
     reading_id: str | None = None
 
 
@@ -86,13 +94,31 @@ def _number(value: Any, where: str) -> int | float:
         ) from exc
 
 
-def _quantity(value: Any, unit: Unit, where: str) -> JSON:
-    return {
-        "value": _number(value, where),
-        "unit": unit.display or unit.code,
-        "system": UCUM,
-        "code": unit.code,
-    }
+def _scaled(value: Any, exponent: str | None, item: Any, where: str) -> int | float:
+    """The value as a number, times ``10 ** exponent`` when the rule has one."""
+    number = _number(value, f"{where}.value")
+    if exponent is None:
+        return number
+    power = search(exponent, item)
+    at = f"{where}.exponent"
+    if power is None:
+        raise MappingError(f"no exponent at {exponent!r}", code="required-missing", location=at)
+    if isinstance(power, bool) or not isinstance(power, int) or abs(power) > MAX_EXPONENT:
+        raise MappingError(
+            f"exponent {power!r} is not an integer from -{MAX_EXPONENT} to {MAX_EXPONENT}",
+            code="invalid-value",
+            location=at,
+        )
+    scaled = Decimal(repr(number)).scaleb(power)
+    if not scaled.is_finite():
+        raise MappingError(
+            f"{value!r} is not a number", code="invalid-value", location=f"{where}.value"
+        )
+    return int(scaled) if scaled == scaled.to_integral_value() else float(scaled)
+
+
+def _quantity(number: int | float, unit: Unit) -> JSON:
+    return {"value": number, "unit": unit.display or unit.code, "system": UCUM, "code": unit.code}
 
 
 def _concept(codes: list[Coding]) -> JSON:
@@ -141,7 +167,8 @@ def _components(rule: PanelReading, item: Any, where: str) -> JSON | None:
             if part.required:
                 raise _missing(part.value, f"{at}.value")
             continue
-        quantity = _quantity(value, _unit(part, item, at), f"{at}.value")
+        number = _scaled(value, part.exponent, item, at)
+        quantity = _quantity(number, _unit(part, item, at))
         components.append({"code": _concept(part.code), "valueQuantity": quantity})
     return {"component": components} if components else None
 
@@ -152,8 +179,8 @@ def _value(rule: Reading, item: Any, where: str) -> JSON | None:
         value = search(rule.value, item)
         if value is None:
             return None
-        quantity = _quantity(value, _unit(rule, item, where), f"{where}.value")
-        return {"valueQuantity": quantity}
+        number = _scaled(value, rule.exponent, item, where)
+        return {"valueQuantity": _quantity(number, _unit(rule, item, where))}
     if isinstance(rule, PanelReading):
         return _components(rule, item, where)
     return _sampled(rule, item, where)
@@ -207,12 +234,15 @@ def _sampled(rule: SampledReading, item: Any, where: str) -> JSON | None:
     return {"valueSampledData": sampled}
 
 
-def _effective(spec: Effective, data: Any, template: Template, where: str) -> When:
+def _moment(raw: Any, scope: Scope, where: str) -> datetime:
+    moment = parse_timestamp(raw, scope.template.timestamp_format, scope.zone, where)
+    return moment.astimezone(ZoneInfo(scope.zone)) if scope.localize else moment
+
+
+def _effective(spec: Effective, data: Any, scope: Scope, where: str) -> When:
     def moment(expression: str | None, part: str) -> datetime | None:
         raw = search(expression, data) if expression else None
-        if raw is None:
-            return None
-        return parse_timestamp(raw, template.timestamp_format, template.timezone, f"{where}.{part}")
+        return None if raw is None else _moment(raw, scope, f"{where}.{part}")
 
     instant = moment(spec.date_time, "date_time")
     if instant is not None:
@@ -225,16 +255,15 @@ def _effective(spec: Effective, data: Any, template: Template, where: str) -> Wh
 def _when(rule: Reading, item: Any, scope: Scope, where: str) -> When:
     """When the reading was taken: its own timestamp or effective, else the template's."""
     template = scope.template
-    fmt, zone = template.timestamp_format, template.timezone
     if rule.timestamp is not None:
-        return When(parse_timestamp(search(rule.timestamp, item), fmt, zone, f"{where}.timestamp"))
+        return When(_moment(search(rule.timestamp, item), scope, f"{where}.timestamp"))
     if rule.effective is not None:
-        return _effective(rule.effective, item, template, f"{where}.effective")
+        return _effective(rule.effective, item, scope, f"{where}.effective")
     if template.timestamp is not None:
         raw, at = search(template.timestamp, scope.root), f"{template.name}.timestamp"
-        return When(parse_timestamp(raw, fmt, zone, at))
+        return When(_moment(raw, scope, at))
     assert template.effective is not None  # guaranteed when the template loads
-    return _effective(template.effective, scope.root, template, f"{template.name}.effective")
+    return _effective(template.effective, scope.root, scope, f"{template.name}.effective")
 
 
 def _items(rule: Reading, root: Any) -> list[Any]:

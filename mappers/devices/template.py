@@ -4,10 +4,11 @@ A template says, in JSON or YAML, how one vendor's JSON payload becomes FHIR: wh
 payloads it applies to (``match``), where the device id, patient identifier, message id
 and timestamps are (JMESPath expressions, https://jmespath.org), and which Observations
 to emit. Fields named ``system``, ``code``, ``display``, ``unit`` and ``category`` are
-literal; ``match``, ``message_id``, ``reading_id``, ``id``, ``model``, ``foreach``,
-``timestamp``, the parts of ``effective``, ``key``, ``value``, ``data`` and
-``sample_rate_hz`` are expressions. Every expression is compiled at load, so a typo is
-reported with the template and field, not at the first message::
+literal; ``match``, ``message_id``, ``records``, ``reading_id``, ``timezone_from``,
+``id``, ``model``, ``foreach``, ``timestamp``, the parts of ``effective``, ``key``,
+``value``, ``exponent``, ``data`` and ``sample_rate_hz`` are expressions. Every
+expression is compiled at load, so a typo is reported with the template and field, not
+at the first message::
 
     name: acme-scale
     match: "vendor == 'acme' && kind == 'weight'"
@@ -35,6 +36,20 @@ patient identifier make the Device the subject; ``reading_id`` adds the vendor's
 to every reading's deterministic identifier; ``message_digest: true`` adds a digest of the
 payload to the message key, so a different payload reusing a message id is still mapped
 (and checked) while an exact resend remains a duplicate.
+
+``exponent`` scales a quantity (or component) value by a power of ten the payload gives:
+the value is multiplied by ``10 ** exponent`` (an integer from -20 to 20), computed in
+decimal so ``7240`` with exponent ``-2`` is exactly ``72.4`` (Withings writes every
+measure so). ``timezone_from`` reads the IANA time zone from the payload instead of the
+literal ``timezone``: offset-less ISO timestamps are read in it and every instant is
+written in it (a payload without one is a mapping error; ``|| 'UTC'`` gives a default).
+
+``records`` splits a payload into records mapped like payloads of their own, into one
+transaction: each has its own Device, Patient and readings (the measure groups of a
+Withings response, taken by different devices; the points of a Fitbit series, whose
+date is outside them). Every expression but ``match``, ``message_id`` and ``records``
+is then evaluated on ``{"record": <element>, "payload": <the whole payload>}``; a
+payload without records is a mapping error.
 """
 
 from __future__ import annotations
@@ -182,10 +197,11 @@ class _Reading(_Strict):
 
 
 class QuantityReading(_Reading):
-    """One Observation with a valueQuantity."""
+    """One Observation with a valueQuantity; ``exponent`` scales it by a power of ten."""
 
     kind: Literal["quantity"]
     value: Expression
+    exponent: Expression | None = None
     unit: Unit | None = None
     unit_by: Lookup[Unit] | None = None
 
@@ -200,6 +216,7 @@ class Component(_Strict):
 
     code: Codes
     value: Expression
+    exponent: Expression | None = None
     unit: Unit | None = None
     unit_by: Lookup[Unit] | None = None
     required: bool = False
@@ -250,6 +267,7 @@ class Template(_Strict):
     match: Expression
     message_id: Expression | None = None
     message_digest: bool = False
+    records: Expression | None = None
     reading_id: Expression | None = None
     device: DeviceSpec
     patient: PatientSpec | None = None
@@ -257,6 +275,7 @@ class Template(_Strict):
     effective: Effective | None = None
     timestamp_format: Literal["iso8601", "epoch_s", "epoch_ms"] = "iso8601"
     timezone: str = "UTC"
+    timezone_from: Expression | None = None
     readings: list[Reading] = Field(min_length=1)
 
     @field_validator("timezone")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fhir_server.ingest.spec import MappingError
 
@@ -36,6 +36,23 @@ def parse_timestamp(value: Any, fmt: TimestampFormat, zone: str, where: str) -> 
         raise MappingError(
             f"{value!r} is not an {fmt} timestamp", code="invalid-value", location=where
         ) from exc
+
+
+def time_zone(value: Any, where: str) -> str:
+    """The IANA time zone a payload names.
+
+    Raises:
+        MappingError: when the value is missing or not a known zone.
+    """
+    if value is None:
+        raise MappingError(f"no time zone at {where}", code="required-missing", location=where)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise MappingError(
+            f"{value!r} is not a known time zone", code="invalid-value", location=where
+        ) from exc
+    return str(value)
 
 
 def to_fhir(moment: datetime) -> str:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from mapper_fixtures import FIXTURES, assert_valid, make_ctx
 
-from fhir_server.ingest.spec import MappingError
+from fhir_server.ingest.spec import MappedMessage, MappingError
 from mappers.devices.loader import (
     TemplateError,
     bundled_templates,
@@ -63,10 +63,14 @@ def test_the_shipped_templates_load() -> None:
     omh = ["blood-glucose", "blood-pressure", "body-temperature", "body-weight", "heart-rate"]
     omh += ["oxygen-saturation", "respiratory-rate", "step-count"]
     assert names == [
+        "dexcom-egvs-v3",
+        "fitbit-heart-intraday",
+        "fitbit-spo2-intraday",
         "glucostream-cgm",
         *[f"omh-{n}" for n in omh],
         "omnicuff-bp",
         "pulsewave-wrist",
+        "withings-getmeas",
     ]
 
 
@@ -409,3 +413,203 @@ def test_a_batch_maps_each_element_with_its_own_template() -> None:
         "pulsewave-wrist|pw-20240322-000173",
         "omnicuff-bp|sess-88213",
     }
+
+
+def _weight(template: dict[str, Any], **record: Any) -> Any:
+    """The weight valueQuantity (or Observations) a template maps from one acme record."""
+    mapper = TemplateMapper([parse_template(template)])
+    payload = {"vendor": "acme", "serial": "S1", "mrn": "M1", "at": "2024-03-22T07:00:00Z"}
+    mapped = assert_valid(mapper.map(json.dumps({**payload, **record}).encode(), make_ctx()))
+    return [r for r in mapped.resources if r["resourceType"] == "Observation"]
+
+
+SCALED = with_change("readings.0.exponent", "e")
+
+
+@pytest.mark.parametrize(
+    ("kg", "exponent", "expected"),
+    [
+        (7240, -2, 72.4),
+        (75232, -3, 75.232),
+        (89, 0, 89),
+        (5, 2, 500),
+        ("36650", -3, 36.65),
+        (0.1, 1, 1),
+        (1, -20, 1e-20),
+    ],
+)
+def test_an_exponent_scales_the_value_by_a_power_of_ten(
+    kg: Any, exponent: int, expected: float
+) -> None:
+    (weight,) = _weight(SCALED, kg=kg, e=exponent)
+    assert weight["valueQuantity"]["value"] == expected
+    assert type(weight["valueQuantity"]["value"]) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("exponent", "code"),
+    [
+        (None, "required-missing"),
+        (2.5, "invalid-value"),
+        (-3.0, "invalid-value"),
+        ("-3", "invalid-value"),
+        (True, "invalid-value"),
+        (21, "invalid-value"),
+        (-21, "invalid-value"),
+    ],
+)
+def test_an_exponent_must_be_a_small_integer(exponent: Any, code: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        _weight(SCALED, kg=7240, e=exponent)
+    assert (caught.value.code, caught.value.location) == (code, "acme-scale.readings[0].exponent")
+
+
+def test_without_a_value_the_exponent_is_not_needed() -> None:
+    assert _weight(SCALED, e=None) == []
+
+
+def test_components_take_an_exponent() -> None:
+    panel = {
+        "kind": "panel",
+        "code": [{"system": "http://loinc.org", "code": "85354-9"}],
+        "components": [
+            {
+                "code": [{"system": "http://loinc.org", "code": "8480-6"}],
+                "value": "sys",
+                "exponent": "e",
+                "unit": {"code": "mm[Hg]"},
+            }
+        ],
+    }
+    (observation,) = _weight(with_change("readings", [panel]), sys=1205, e=-1)
+    assert observation["component"][0]["valueQuantity"]["value"] == 120.5
+    with pytest.raises(MappingError) as caught:
+        _weight(with_change("readings", [panel]), sys=1205, e="x")
+    assert caught.value.location == "acme-scale.readings[0].components[0].exponent"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            "readings.0.exponent",
+            "e[",
+            "readings.0.quantity.exponent: Value error, invalid JMESPath",
+        ),
+        ("records", "r[", "records: Value error, invalid JMESPath expression 'r['"),
+        ("timezone_from", "", "timezone_from: String should have at least 1 character"),
+    ],
+)
+def test_invalid_extension_expressions_name_the_field(path: str, value: Any, expected: str) -> None:
+    assert expected in problems_of(with_change(path, value))
+
+
+ZONED = {**VALID, "timezone_from": "tz"}
+
+
+@pytest.mark.parametrize(
+    ("at", "tz", "effective"),
+    [
+        ("2024-03-22T07:00:00", "Europe/Paris", "2024-03-22T07:00:00+01:00"),  # read in the zone
+        ("2024-03-22T07:00:00Z", "Europe/Paris", "2024-03-22T08:00:00+01:00"),  # written in it
+        ("2024-07-22T07:00:00+02:00", "America/New_York", "2024-07-22T01:00:00-04:00"),
+    ],
+)
+def test_timezone_from_reads_and_writes_instants_in_the_payloads_zone(
+    at: str, tz: str, effective: str
+) -> None:
+    (weight,) = _weight(ZONED, kg=80, at=at, tz=tz)
+    assert weight["effectiveDateTime"] == effective
+
+
+def test_timezone_from_writes_epoch_instants_in_the_zone_with_the_same_identifier() -> None:
+    epoch = {**ZONED, "timestamp_format": "epoch_s"}
+    (local,) = _weight(epoch, kg=80, at=1711090800, tz="Asia/Tokyo")
+    (utc,) = _weight({**epoch, "timezone_from": None}, kg=80, at=1711090800)
+    assert (local["effectiveDateTime"], utc["effectiveDateTime"]) == (
+        "2024-03-22T16:00:00+09:00",
+        "2024-03-22T07:00:00+00:00",
+    )
+    assert local["identifier"] == utc["identifier"]  # the same instant
+
+
+@pytest.mark.parametrize(
+    ("tz", "code"),
+    [(None, "required-missing"), ("Mars/Base", "invalid-value"), (7, "invalid-value")],
+)
+def test_timezone_from_needs_a_known_zone(tz: Any, code: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        _weight(ZONED, kg=80, tz=tz)
+    assert (caught.value.code, caught.value.location) == (code, "acme-scale.timezone_from")
+
+
+RECORDS: dict[str, Any] = {
+    **VALID,
+    "records": "weighings",
+    "reading_id": "record.n",
+    "device": {"system": "urn:acme:serial", "id": "record.serial"},
+    "patient": {"system": "urn:oid:1.2.3", "id": "payload.mrn"},
+    "timestamp": "record.at",
+    "readings": [{**VALID["readings"][0], "value": "record.kg"}],
+}
+
+
+def _records(weighings: Any) -> MappedMessage:
+    mapper = TemplateMapper([parse_template(RECORDS)])
+    payload = {"vendor": "acme", "mrn": "M1", "weighings": weighings}
+    return assert_valid(mapper.map(json.dumps(payload).encode(), make_ctx("placeholder")))
+
+
+def test_records_are_mapped_each_with_its_device_and_the_payloads_patient() -> None:
+    at = "2024-03-22T07:00:00Z"
+    mapped = _records(
+        [
+            {"serial": "S1", "at": at, "kg": 80, "n": 1},
+            {"serial": "S2", "at": at, "kg": 81, "n": 2},
+            {"serial": "S1", "at": "2024-03-23T07:00:00Z", "kg": 79, "n": 3},
+        ]
+    )
+    devices = {e["fullUrl"]: e["resource"] for e in mapped.bundle_entries}
+    kinds = [r["resourceType"] for r in mapped.resources]
+    assert (kinds.count("Device"), kinds.count("Patient")) == (2, 1)
+    weights = [r for r in mapped.resources if r["resourceType"] == "Observation"]
+    assert [
+        (devices[w["device"]["reference"]]["identifier"][0]["value"], w["valueQuantity"]["value"])
+        for w in weights
+    ] == [("S1", 80), ("S2", 81), ("S1", 79)]
+    assert len({w["identifier"][0]["value"] for w in weights}) == 3
+
+
+def test_a_single_record_object_is_one_record() -> None:
+    mapped = _records({"serial": "S1", "at": "2024-03-22T07:00:00Z", "kg": 80})
+    assert [r["resourceType"] for r in mapped.resources].count("Observation") == 1
+
+
+@pytest.mark.parametrize(
+    ("weighings", "location"),
+    [
+        ([], "acme-scale.records"),
+        (None, "acme-scale.records"),
+        (
+            [{"serial": "S1", "at": "2024-03-22T07:00:00Z", "kg": 80}, {"at": "x"}],
+            "records[1].acme-scale.device.id",
+        ),
+    ],
+)
+def test_record_problems_are_located_in_the_record(weighings: Any, location: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        _records(weighings)
+    assert (caught.value.code, caught.value.location) == ("required-missing", location)
+
+
+def test_records_in_a_batch_are_located_in_its_element() -> None:
+    mapper = TemplateMapper([parse_template(RECORDS)])
+    good = {
+        "vendor": "acme",
+        "mrn": "M1",
+        "weighings": [{"serial": "S1", "at": "2024-03-22T07:00:00Z", "kg": 1}],
+    }
+    bad = {"vendor": "acme", "mrn": "M1", "weighings": [{"serial": "S1", "at": "soon", "kg": 1}]}
+    with pytest.raises(MappingError) as caught:
+        mapper.map(json.dumps([good, bad]).encode(), make_ctx())
+    assert caught.value.location == "[1].records[0].acme-scale.timestamp"
