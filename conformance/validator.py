@@ -16,6 +16,7 @@ import calendar
 import re
 import threading
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import jsonschema_rs
@@ -30,7 +31,9 @@ _lock = threading.Lock()
 _validators: dict[str, jsonschema_rs.Validator] = {}
 
 
+@cache
 def _definitions() -> dict[str, Any]:
+    """The schema's definitions, shared by every type's validator (built once)."""
     definitions = dict(json_schema()["definitions"])
     # The published schema refers to two definitions it never declares.
     definitions.setdefault("Resource", {"$ref": "#/definitions/ResourceList"})
