@@ -99,7 +99,11 @@ def capability_statement(
         "implementation": {"description": "FHIR R4 server for the Internet of Medical Things"},
         "fhirVersion": FHIR_VERSION,
         "format": ["json", "application/fhir+json"],
-        "patchFormat": ["application/json-patch+json", "application/fhir+json"],
+        "patchFormat": [
+            "application/json-patch+json",
+            "application/fhir+json",
+            "application/merge-patch+json",
+        ],
         "rest": [rest],
     }
     if base_url:

@@ -20,6 +20,7 @@ _JSON_FORMATS = {"json", "application/json", "application/fhir+json", "applicati
 _JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir"}
 _ANY = {"*/*", "application/*"}
 PATCH_TYPE = "application/json-patch+json"
+MERGE_PATCH_TYPE = "application/merge-patch+json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -109,7 +110,7 @@ def parse_json(body: bytes) -> Any:
 async def json_body(request: Request, limit: int, *, allow_patch: bool = False) -> Any:
     """Read and parse a FHIR JSON (or JSON Patch) body after checking its media type."""
     kind = media_type(request)
-    allowed = _JSON_TYPES | ({PATCH_TYPE} if allow_patch else set())
+    allowed = _JSON_TYPES | ({PATCH_TYPE, MERGE_PATCH_TYPE} if allow_patch else set())
     if kind and kind not in allowed:
         raise UnsupportedMediaType(
             f"Content-Type {kind!r} is not supported; use application/fhir+json"

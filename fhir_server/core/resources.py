@@ -16,6 +16,7 @@ import jsonpatch
 from conformance.definitions import resource_types
 from conformance.validator import is_valid_id, validate_resource
 from fhir_server.core.fhirpath_patch import apply_fhirpath_patch, is_fhirpath_patch
+from fhir_server.core.merge_patch import apply_merge_patch
 from fhir_server.core.meta import stamp
 from fhir_server.core.ports import (
     HistoryQuery,
@@ -222,11 +223,16 @@ class ResourceService:
     def patch(
         self, patch: Any, resource_type: str, id: str, *, if_match: int | None = None
     ) -> Outcome:
-        """Apply a JSON Patch (RFC 6902) or a FHIRPath Patch (Parameters) to the current version."""
+        """Patch the current version.
+
+        ``patch`` is a JSON Patch (RFC 6902, an array), a FHIRPath Patch (a ``Parameters``
+        resource) or a JSON Merge Patch (RFC 7386, any other object).
+        """
         check_type(resource_type)
-        if not isinstance(patch, list) and not is_fhirpath_patch(patch):
+        if not isinstance(patch, list | dict):
             raise InvalidRequest(
-                "A patch body must be a JSON Patch array or a FHIRPath Patch Parameters resource"
+                "A patch body must be a JSON Patch array, a FHIRPath Patch Parameters resource"
+                " or a JSON Merge Patch object"
             )
         return self._retrying(lambda: self._patch_once(patch, resource_type, id, if_match))
 
@@ -236,10 +242,12 @@ class ResourceService:
             raise PreconditionFailed(
                 f"If-Match version {if_match} is not the current version {current.version_id}"
             )
-        if is_fhirpath_patch(patch):
+        if isinstance(patch, list):
+            patched = _apply_json_patch(current.resource(), patch)
+        elif is_fhirpath_patch(patch):
             patched = apply_fhirpath_patch(current.resource(), patch)
         else:
-            patched = _apply_json_patch(current.resource(), patch)
+            patched = apply_merge_patch(current.resource(), patch)
         if patched.get("id") != id or patched.get("resourceType") != resource_type:
             raise Unprocessable("A patch may not change resourceType or id")
         body = check_resource(patched, resource_type)

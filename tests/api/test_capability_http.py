@@ -17,12 +17,16 @@ def _resource(client: TestClient, resource_type: str) -> dict[str, Any]:
     return entry
 
 
-def test_statement_describes_r4_json_and_both_patch_formats(client: TestClient) -> None:
+def test_statement_describes_r4_json_and_the_patch_formats(client: TestClient) -> None:
     statement = client.get("/fhir/metadata").json()
     assert statement["fhirVersion"] == "4.0.1"
     assert statement["kind"] == "instance"
     assert "application/fhir+json" in statement["format"]
-    assert set(statement["patchFormat"]) == {"application/json-patch+json", "application/fhir+json"}
+    assert set(statement["patchFormat"]) == {
+        "application/json-patch+json",
+        "application/fhir+json",
+        "application/merge-patch+json",
+    }
     assert statement["rest"][0]["compartment"] == [
         "http://hl7.org/fhir/CompartmentDefinition/patient"
     ]

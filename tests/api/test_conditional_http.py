@@ -16,6 +16,23 @@ def test_conditional_create(client: TestClient) -> None:
     assert second.json()["id"] == first.json()["id"]
 
 
+def test_search_parameters_in_a_create_url_are_its_condition(client: TestClient) -> None:
+    url = "/fhir/Patient?identifier=urn:mrn|43&_pretty=true"
+    first = client.post(url, json=patient(identifier="43"))
+    assert first.status_code == 201
+    second = client.post(url, json=patient(identifier="43"))
+    assert second.status_code == 200
+    assert second.json()["id"] == first.json()["id"]
+    plain = client.post("/fhir/Patient?_format=json", json=patient(identifier="43"))
+    assert plain.status_code == 201  # response parameters alone are no condition
+    both = client.post(url, json=patient(), headers={"If-None-Exist": "identifier=urn:mrn|43"})
+    assert both.status_code == 400
+    unknown = client.post("/fhir/Patient?no-such-param=1", json=patient())
+    assert unknown.status_code == 400
+    total = client.get("/fhir/Patient?identifier=urn:mrn|43&_summary=count").json()["total"]
+    assert total == 2
+
+
 def test_conditional_create_with_several_matches_is_412(client: TestClient) -> None:
     client.post("/fhir/Patient", json=patient(identifier="9"))
     client.post("/fhir/Patient", json=patient(identifier="9"))

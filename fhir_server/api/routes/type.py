@@ -67,14 +67,33 @@ def search_type_post(
 def create(
     resource_type: str, request: Request, body: Annotated[Any, Depends(resource_body)]
 ) -> Response:
-    """Create (conditional with If-None-Exist)."""
+    """Create; conditional with If-None-Exist, or with search parameters in the URL."""
     service = service_for(request)
-    condition = request.headers.get("if-none-exist")
+    condition = _create_condition(request)
     if condition is not None:
-        outcome = service.create_conditional(body, resource_type, parse_condition(condition))
+        outcome = service.create_conditional(body, resource_type, condition)
     else:
         outcome = service.create(body, resource_type)
     return write_response(request, outcome)
+
+
+_RESPONSE_PARAMS = frozenset({"_format", "_pretty", "_summary", "_elements"})
+
+
+def _create_condition(request: Request) -> list[tuple[str, str]] | None:
+    """The If-None-Exist condition, or the search parameters of ``POST [type]?params``.
+
+    R4 puts the condition of a conditional create in If-None-Exist; clients such as fhirpy
+    put it in the URL instead. Ignoring it would create the duplicate the client meant to
+    avoid, so it is honoured the same way.
+    """
+    header = request.headers.get("if-none-exist")
+    in_url = [(k, v) for k, v in request.query_params.multi_items() if k not in _RESPONSE_PARAMS]
+    if header is not None and in_url:
+        raise InvalidRequest("Give a create's condition in If-None-Exist or in the URL, not both")
+    if header is not None:
+        return parse_condition(header)
+    return in_url or None
 
 
 @router.put("/{resource_type}")
