@@ -28,8 +28,10 @@ TYPE_OPERATIONS = {
     "CodeSystem": ("lookup", "validate-code"),
     "ValueSet": ("expand", "validate-code"),
     "ConceptMap": ("translate",),
+    "Patient": ("everything",),
 }
-"""The R4 terminology operations served (``fhir_server/api/routes/terminology.py``)."""
+"""The R4 type operations served (``fhir_server/api/routes/terminology.py`` and
+``compartment.py``)."""
 
 SearchParams = Callable[[str], Sequence[dict[str, str]]]
 Includes = Callable[[str], Sequence[str]]
