@@ -11,7 +11,8 @@ entry per ``$elemMatch`` where SQLite has one ``EXISTS`` row.
 Injection: every search value lands in a *value* position as a typed BSON value (string,
 double, int64), never in a key, and the only keys are the constant paths built here, so a
 value such as ``{"$gt": ""}`` or ``$where`` is compared as the literal string it is. Regular
-expressions are built with ``re.escape``; starts-with uses a plain range instead.
+expressions are literal patterns (``_text.literal_pattern``: escaped for PCRE, NUL spelled
+out, length checked); starts-with uses a plain range instead.
 
 Chains and ``_has`` need the database: a ``Resolver`` runs the inner query first (ids),
 then the outer filter tests references against those ids.

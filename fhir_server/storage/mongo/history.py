@@ -2,10 +2,12 @@
 
 Every version is one ``history`` document with a global ``seq`` allocated in the writing
 transaction, so newest first is ``seq`` descending at every level. ``since`` and ``until``
-bound ``ts``. ``at`` keeps, per resource, the latest version with ``ts <= min(at, until)``
-(a ``$group`` after a ``seq`` sort); ``since`` may filter before the grouping because the
-latest version in ``[since, at]`` exists exactly when the version current at ``at`` is in
-that range.
+bound ``ts``. ``at`` keeps, per resource, the latest version with ``ts <= min(at, until)``:
+a ``$group`` keeps the highest ``seq`` per resource (only the number, so the stage stays
+far below the server's 100 MB per-stage memory limit whatever the size of the bodies), and
+the page's versions are then fetched by ``seq``. ``since`` may filter before the grouping
+because the latest version in ``[since, at]`` exists exactly when the version current at
+``at`` is in that range.
 """
 
 from __future__ import annotations
@@ -66,9 +68,7 @@ def _current_at(db: Database[Doc], session: ClientSession | None, query: History
     history = db[HISTORY]
     latest: list[Doc] = [
         {"$match": _filter(query)},
-        {"$sort": {"seq": DESCENDING}},
-        {"$group": {"_id": {"type": "$type", "id": "$id"}, "doc": {"$first": "$$ROOT"}}},
-        {"$replaceRoot": {"newRoot": "$doc"}},
+        {"$group": {"_id": {"type": "$type", "id": "$id"}, "seq": {"$max": "$seq"}}},
     ]
     counted = list(history.aggregate([*latest, {"$count": "n"}], session=session))
     total = int(counted[0]["n"]) if counted else 0
@@ -79,9 +79,10 @@ def _current_at(db: Database[Doc], session: ClientSession | None, query: History
         {"$sort": {"seq": DESCENDING}},
         {"$skip": query.offset},
         {"$limit": query.count},
-        {"$project": _PROJECTION},
     ]
-    return Page([_version(doc) for doc in history.aggregate(page, session=session)], total)
+    seqs = [int(doc["seq"]) for doc in history.aggregate(page, session=session)]
+    found = history.find({"seq": {"$in": seqs}}, _PROJECTION, session=session)
+    return Page([_version(doc) for doc in found.sort("seq", DESCENDING)], total)
 
 
 def _version(doc: dict[str, Any]) -> StoredVersion:

@@ -13,8 +13,22 @@ Per resource collection::
     reference   {_index.reference.p, .id, .type}   multikey: references, chains, _has
     date        {_index.date.p, .lo, .hi}          multikey: date ranges
     string      {_index.string.p, .n}              multikey: starts-with as a range
+    number      {_index.number.p, .v}              multikey: numbers (probability, ...)
     quantity    {_index.quantity.p, .v}            multikey: device measurements
     uri         {_index.uri.p, .v}                 multikey: url, canonical
+
+Every compound index has its fields inside one array (``_index.<kind>``), never in two
+different arrays, which MongoDB refuses to index ("cannot index parallel arrays"), and each
+search value condition is one ``$elemMatch`` on that array, so the bounds of all the
+index's fields apply to the same entry. Not indexed, so answered by the ``p`` prefix: token
+``:text`` (``t``), string ``:exact`` (``e``), reference by url, canonical quantity units
+(``cc``/``cv``) and composites. ``_sort`` by a parameter sorts computed values, so it
+never uses an index; ``_sort=_lastUpdated`` sorts on ``ts`` then the ``(created, _id)``
+tie-break, which ``ts_id`` does not cover either (a bounded top-k sort after the match).
+
+``counters`` gets one ``lock:<Type>`` document per type here too, outside any transaction,
+so a plain write's transaction only ever updates it (two first writes of a type would
+otherwise race on the upsert).
 
 ``history``: unique {type, id, version_id} (vread, instance history, one row per version),
 {type, seq} (type history), {seq} (system history). ``outbox``: unique {seq}.
@@ -41,6 +55,7 @@ from fhir_server.storage.mongo.documents import (
     SEQ_COUNTER,
     Doc,
     collection_name,
+    lock_id,
 )
 
 RESOURCE_INDEXES: Final = (
@@ -71,6 +86,7 @@ RESOURCE_INDEXES: Final = (
         name="date",
     ),
     IndexModel([("_index.string.p", ASCENDING), ("_index.string.n", ASCENDING)], name="string"),
+    IndexModel([("_index.number.p", ASCENDING), ("_index.number.v", ASCENDING)], name="number"),
     IndexModel(
         [("_index.quantity.p", ASCENDING), ("_index.quantity.v", ASCENDING)], name="quantity"
     ),
@@ -98,5 +114,7 @@ def ensure_indexes(db: Database[Doc]) -> None:
 
 
 def ensure_resource_indexes(db: Database[Doc], resource_type: str) -> None:
-    """Create ``resources_<resource_type>`` and its indexes, if missing."""
+    """Create ``resources_<resource_type>``, its indexes and its lock document, if missing."""
     db[collection_name(resource_type)].create_indexes(list(RESOURCE_INDEXES))
+    lock = {"_id": lock_id(resource_type)}
+    db[COUNTERS].update_one(lock, {"$setOnInsert": {"n": 0}}, upsert=True)

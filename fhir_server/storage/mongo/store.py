@@ -13,22 +13,37 @@ writes (snapshot read concern), and it commits on exit or aborts on an exception
 store belongs to one thread (PyMongo sessions are not thread-safe) and must finish within
 MongoDB's transaction lifetime limit (``transactionLifetimeLimitSeconds``, 60 s by default).
 
+MongoDB aborts a transaction on any error inside it, so once a driver error has escaped a
+bound store, every later call of that unit raises the same port error again (a unit that
+lost a write conflict stays a 409 when the core retries inside it, instead of becoming
+"NoSuchTransaction").
+
 Collections: a plain ``write`` creates a type's collection and indexes first, outside its
 transaction. A unit must not do that: a collection created outside while the unit's
 snapshot is open makes the unit fail (SnapshotUnavailable). So a unit's first write of a
-never-seen type creates the collection implicitly inside the unit (MongoDB 4.4+, not in
-a cross-shard transaction), and its indexes follow after the commit.
+never-seen type creates the collection implicitly inside the unit (MongoDB 4.4+, any read
+concern, not in a cross-shard transaction), and its indexes follow after the commit; a
+failure there is logged, not reported, because the unit is already committed.
+
+Connections: ``from_url`` lowers the server-selection and connect timeouts to 5 s unless
+the URL sets them, so a down server is a prompt 503 (and a failing /health/ready) rather
+than a 30 s hang. Every read goes to the primary whatever the URL's read preference, since
+conditional and version-aware interactions read their own writes; the outbox is read
+with read concern "majority", so a consumer never sees an event that a failover could
+roll back (and then reuse its sequence number).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, cast
 
-from pymongo import ASCENDING, MongoClient, uri_parser
+from pymongo import ASCENDING, MongoClient, ReadPreference, uri_parser
 from pymongo.client_session import ClientSession
-from pymongo.errors import ConfigurationError
+from pymongo.errors import ConfigurationError, PyMongoError
+from pymongo.read_concern import ReadConcern
 
 from fhir_server.core.ports import (
     HistoryQuery,
@@ -38,7 +53,7 @@ from fhir_server.core.ports import (
     StoredVersion,
     VersionWrite,
 )
-from fhir_server.errors import StorageUnavailable
+from fhir_server.errors import FhirError, StorageUnavailable
 from fhir_server.model.instant import from_micros
 from fhir_server.search.ir import Query
 from fhir_server.storage.mongo.documents import (
@@ -53,9 +68,21 @@ from fhir_server.storage.mongo.errors import REPLICA_SET_MESSAGE, translated
 from fhir_server.storage.mongo.history import run_history
 from fhir_server.storage.mongo.indexes import ensure_indexes, ensure_resource_indexes
 from fhir_server.storage.mongo.searching import explain_search, run_search
-from fhir_server.storage.mongo.writes import TRANSACTION_OPTIONS, apply_writes, commit
+from fhir_server.storage.mongo.writes import (
+    TRANSACTION_OPTIONS,
+    apply_writes,
+    commit,
+    run_transaction,
+)
 
 DEFAULT_DATABASE: Final = "fhir"
+DEFAULT_TIMEOUTS_MS: Final[dict[str, Any]] = {
+    "serverSelectionTimeoutMS": 5000,
+    "connectTimeoutMS": 5000,
+}
+"""Connection options ``from_url`` sets when the URL leaves them out (PyMongo: 30 s, 20 s)."""
+
+_log = logging.getLogger(__name__)
 
 
 class MongoResourceStore:
@@ -79,10 +106,11 @@ class MongoResourceStore:
                 builds such bound stores; most callers leave it out).
         """
         self._client = client
-        self._db = client.get_database(database)
+        self._db = client.get_database(database, read_preference=ReadPreference.PRIMARY)
         self._session = session
         self._prepared: set[str] = set()
         self._written: set[str] = set()
+        self._aborted: FhirError | None = None
 
     @classmethod
     def from_url(cls, url: str) -> MongoResourceStore:
@@ -93,8 +121,12 @@ class MongoResourceStore:
             StorageUnavailable: MongoDB is unreachable or cannot run transactions.
         """
         try:
-            database = uri_parser.parse_uri(url)["database"] or DEFAULT_DATABASE
-            client: MongoClient[Doc] = MongoClient(url, tz_aware=True, appname="fhir-server")
+            parsed = uri_parser.parse_uri(url)
+            database = parsed["database"] or DEFAULT_DATABASE
+            defaults = {k: v for k, v in DEFAULT_TIMEOUTS_MS.items() if k not in parsed["options"]}
+            client: MongoClient[Doc] = MongoClient(
+                url, tz_aware=True, appname="fhir-server", **defaults
+            )
         except ConfigurationError as exc:
             raise ValueError(f"invalid MongoDB URL: {exc}") from exc
         store = cls(client, database)
@@ -116,23 +148,34 @@ class MongoResourceStore:
             ensure_indexes(self._db)
 
     def check_transactions(self) -> None:
-        """Raise ``StorageUnavailable`` unless the server is a replica set member or mongos."""
+        """Raise ``StorageUnavailable`` unless writes reach a replica-set primary or a mongos.
+
+        Also refused: a direct connection to a secondary (``directConnection=true``), where
+        every write would fail. (PyMongo itself refuses servers older than MongoDB 4.4, the
+        version that can create a collection inside a transaction; see ``errors``.)
+        """
         with translated():
             hello = self._client.admin.command("hello")
         if not hello.get("setName") and hello.get("msg") != "isdbgrid":
             raise StorageUnavailable(REPLICA_SET_MESSAGE, code="mongo-no-replica-set")
+        if not hello.get("isWritablePrimary", hello.get("ismaster", False)):
+            raise StorageUnavailable(
+                "the MongoDB URL reaches a replica-set member that is not the primary;"
+                " name the replica set (replicaSet=...) instead of directConnection=true",
+                code="mongo-not-primary",
+            )
 
     def read(self, resource_type: str, id: str) -> StoredVersion | None:
         """The current version (possibly a deletion), or None when the id never existed."""
         collection = self._db[collection_name(resource_type)]
-        with translated():
+        with self._driver():
             doc = collection.find_one({"_id": id}, VERSION_FIELDS, session=self._session)
         return None if doc is None else stored_version(resource_type, id, doc)
 
     def vread(self, resource_type: str, id: str, version_id: int) -> StoredVersion | None:
         """One version, or None when it does not exist."""
         key = {"type": resource_type, "id": id, "version_id": version_id}
-        with translated():
+        with self._driver():
             doc = self._db[HISTORY].find_one(key, VERSION_FIELDS, session=self._session)
         return None if doc is None else stored_version(resource_type, id, doc)
 
@@ -147,30 +190,27 @@ class MongoResourceStore:
             return
         resource_types = {w.resource_type for w in writes}
         if self._session is not None:
-            with translated():
+            with self._driver():
                 apply_writes(self._db, self._session, writes, check_first=True)
             self._written |= resource_types
             return
         self._prepare_types(resource_types)
-        with translated(), self._client.start_session() as session:
-            session.with_transaction(
-                lambda s: apply_writes(self._db, s, writes, check_first=False),
-                **TRANSACTION_OPTIONS,
-            )
+        with translated():
+            run_transaction(self._client, self._db, writes)
 
     def search(self, query: Query) -> Page:
         """Current, non-deleted resources matching ``query``, one page of them."""
-        with translated():
+        with self._driver():
             return run_search(self._db, self._session, query)
 
     def history(self, query: HistoryQuery) -> Page:
         """Versions newest first, one page of them, with the total count."""
-        with translated():
+        with self._driver():
             return run_history(self._db, self._session, query)
 
     def explain(self, query: Query) -> str:
         """The aggregation pipeline per collection, as extended JSON."""
-        with translated():
+        with self._driver():
             return explain_search(self._db, self._session, query)
 
     @contextmanager
@@ -191,20 +231,23 @@ class MongoResourceStore:
                 session.abort_transaction()
             raise
         else:
-            with translated():
+            with unit._driver():
                 commit(session)
         finally:
             session.end_session()
-        self._prepare_types(unit._written)
+        try:
+            self._prepare_types(unit._written)
+        except FhirError as exc:
+            _log.warning("indexes of %s not created after commit: %s", unit._written, exc)
 
     def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
         """Outbox events with a sequence number above ``seq``, oldest first."""
         if limit <= 0:
             return []
-        with translated():
+        outbox = self._db.get_collection(OUTBOX, read_concern=ReadConcern("majority"))
+        with self._driver():
             cursor = (
-                self._db[OUTBOX]
-                .find({"seq": {"$gt": seq}}, {"_id": 0}, session=self._session)
+                outbox.find({"seq": {"$gt": seq}}, {"_id": 0}, session=self._session)
                 .sort("seq", ASCENDING)
                 .limit(limit)
             )
@@ -219,6 +262,19 @@ class MongoResourceStore:
         """Release connections (a store bound to a transaction leaves them to its owner)."""
         if self._session is None:
             self._client.close()
+
+    @contextmanager
+    def _driver(self) -> Iterator[None]:
+        """``translated()``; in a unit, a driver error also ends the unit for good."""
+        if self._aborted is not None:
+            raise type(self._aborted)(self._aborted.diagnostics, code=self._aborted.code)
+        try:
+            with translated():
+                yield
+        except FhirError as exc:
+            if self._session is not None and isinstance(exc.__cause__, PyMongoError):
+                self._aborted = exc
+            raise
 
     def _bound(self, session: ClientSession) -> MongoResourceStore:
         bound = MongoResourceStore(self._client, self._db.name, session=session)

@@ -21,6 +21,14 @@ of ``VersionWrite``:
 
 Every transaction runs with read concern "snapshot", write concern majority with journal,
 and a primary read preference: nothing is acknowledged before it is durable.
+
+Any error inside a transaction makes MongoDB abort it (a write conflict, and a duplicate key
+too). A plain ``write`` is one ``with_transaction`` call, which starts the whole callback
+again, with backoff, while the error carries the ``TransientTransactionError`` label (a
+write conflict with a concurrent writer, a failover), and retries a commit whose outcome
+is unknown. Both are bounded by ``WRITE_TIMEOUT_SECONDS`` (PyMongo's own bound is 120 s):
+under that client-side operation timeout each command also carries ``maxTimeMS``, so a
+commit waiting for an unreachable majority ends too.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, cast
 
-from pymongo import ReadPreference, ReturnDocument
+import pymongo
+from pymongo import MongoClient, ReadPreference, ReturnDocument
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -37,7 +46,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from fhir_server.core.ports import VersionWrite
-from fhir_server.errors import VersionConflict
+from fhir_server.errors import PayloadTooLarge, VersionConflict
 from fhir_server.storage.mongo.documents import (
     COUNTERS,
     HISTORY,
@@ -59,7 +68,24 @@ TRANSACTION_OPTIONS: Final[dict[str, Any]] = {
 }
 """Options of every transaction: snapshot reads, durable (majority, journaled) commits."""
 
+MAX_DOCUMENT_BYTES: Final = 16 * 1024 * 1024
+"""MongoDB's BSON document limit: a body this large cannot fit with its index and fields."""
+
+WRITE_TIMEOUT_SECONDS: Final = 30.0
+"""Longest a write (with its retries) or a unit's commit may take; SQLite's busy timeout."""
+
 _COMMIT_ATTEMPTS: Final = 3
+
+
+def run_transaction(
+    client: MongoClient[Doc], db: Database[Doc], writes: Sequence[VersionWrite]
+) -> None:
+    """Store ``writes`` in ``db`` in a transaction of their own, retried while transient."""
+    with pymongo.timeout(WRITE_TIMEOUT_SECONDS), client.start_session() as session:
+        session.with_transaction(
+            lambda s: apply_writes(db, s, writes, check_first=False),
+            **TRANSACTION_OPTIONS,
+        )
 
 
 def apply_writes(
@@ -81,7 +107,14 @@ def apply_writes(
 
     Raises:
         VersionConflict: a write's ``expected_version`` is not the current version.
+        PayloadTooLarge: a body alone reaches the BSON document limit (a document just over
+            it is refused by the driver or the server, and translated the same way).
     """
+    for write in writes:
+        if write.content is not None and len(write.content) >= MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge(
+                f"{write.resource_type}/{write.id} exceeds MongoDB's 16 MB document limit"
+            )
     by_type: dict[str, list[VersionWrite]] = {}
     for write in writes:
         by_type.setdefault(write.resource_type, []).append(write)
@@ -118,16 +151,19 @@ def _reserve(
 
 
 def commit(session: ClientSession) -> None:
-    """Commit, retrying while the outcome is unknown (the commit itself is idempotent)."""
-    for attempt in range(1, _COMMIT_ATTEMPTS + 1):
-        try:
-            session.commit_transaction()
-            return
-        except PyMongoError as exc:
-            if attempt == _COMMIT_ATTEMPTS or not exc.has_error_label(
-                "UnknownTransactionCommitResult"
-            ):
-                raise
+    """Commit, retrying while the outcome is unknown (the commit itself is idempotent).
+
+    A timed-out commit is not retried: waiting again for the same majority would not help.
+    """
+    with pymongo.timeout(WRITE_TIMEOUT_SECONDS):
+        for attempt in range(1, _COMMIT_ATTEMPTS + 1):
+            try:
+                session.commit_transaction()
+                return
+            except PyMongoError as exc:
+                unknown = exc.has_error_label("UnknownTransactionCommitResult")
+                if attempt == _COMMIT_ATTEMPTS or exc.timeout or not unknown:
+                    raise
 
 
 def _check_versions(
