@@ -153,15 +153,19 @@ class ResourceService:
         """Create unless ``condition`` (If-None-Exist) matches: one match returns it."""
         check_type(resource_type)
         body = check_resource(resource, resource_type)
-        with self.transaction() as svc:
-            matches = svc._matches(resource_type, condition)
-            if len(matches) > 1:
-                raise PreconditionFailed(
-                    f"If-None-Exist matched {len(matches)} resources", code="multiple-matches"
-                )
-            if matches:
-                return Outcome(matches[0], False)
-            return Outcome(svc._put(body, resource_type, new_id(), 0, "POST"), True)
+
+        def attempt() -> Outcome:
+            with self.transaction() as svc:
+                matches = svc._matches(resource_type, condition)
+                if len(matches) > 1:
+                    raise PreconditionFailed(
+                        f"If-None-Exist matched {len(matches)} resources", code="multiple-matches"
+                    )
+                if matches:
+                    return Outcome(matches[0], False)
+                return Outcome(svc._put(body, resource_type, new_id(), 0, "POST"), True)
+
+        return self._retrying(attempt)
 
     def update(
         self, resource: Any, resource_type: str, id: str, *, if_match: int | None = None
@@ -197,28 +201,33 @@ class ResourceService:
         """Conditional update: no match creates, one match updates it, several give 412."""
         check_type(resource_type)
         body = check_resource(resource, resource_type)
-        with self.transaction() as svc:
-            matches = svc._matches(resource_type, condition)
-            if len(matches) > 1:
-                raise PreconditionFailed(
-                    f"The condition matched {len(matches)} resources", code="multiple-matches"
-                )
-            if not matches:
-                id = body.get("id") or new_id()
-                if body.get("id") and svc.store.read(resource_type, id) is not None:
-                    raise PreconditionFailed(f"{resource_type}/{id} exists but does not match")
-                return Outcome(svc._put(body, resource_type, id, 0, "PUT"), True)
-            match = matches[0]
-            if "id" in body and body["id"] != match.id:
-                raise InvalidRequest(
-                    f"The body's id {body['id']!r} is not the matched resource's id {match.id!r}"
-                )
-            if if_match is not None and if_match != match.version_id:
-                raise PreconditionFailed(f"If-Match version {if_match} is not current")
-            if unchanged(match, body):
-                return Outcome(match, False)
-            version = svc._put(body, resource_type, match.id, match.version_id, "PUT")
-            return Outcome(version, False)
+
+        def attempt() -> Outcome:
+            with self.transaction() as svc:
+                matches = svc._matches(resource_type, condition)
+                if len(matches) > 1:
+                    raise PreconditionFailed(
+                        f"The condition matched {len(matches)} resources", code="multiple-matches"
+                    )
+                if not matches:
+                    id = body.get("id") or new_id()
+                    if body.get("id") and svc.store.read(resource_type, id) is not None:
+                        raise PreconditionFailed(f"{resource_type}/{id} exists but does not match")
+                    return Outcome(svc._put(body, resource_type, id, 0, "PUT"), True)
+                match = matches[0]
+                if "id" in body and body["id"] != match.id:
+                    raise InvalidRequest(
+                        f"The body's id {body['id']!r} is not the matched resource's"
+                        f" id {match.id!r}"
+                    )
+                if if_match is not None and if_match != match.version_id:
+                    raise PreconditionFailed(f"If-Match version {if_match} is not current")
+                if unchanged(match, body):
+                    return Outcome(match, False)
+                version = svc._put(body, resource_type, match.id, match.version_id, "PUT")
+                return Outcome(version, False)
+
+        return self._retrying(attempt)
 
     def patch(
         self, patch: Any, resource_type: str, id: str, *, if_match: int | None = None
@@ -271,13 +280,17 @@ class ResourceService:
     def delete_conditional(self, resource_type: str, condition: Params) -> StoredVersion | None:
         """Delete the single match of ``condition``; several matches give 412."""
         check_type(resource_type)
-        with self.transaction() as svc:
-            matches = svc._matches(resource_type, condition)
-            if len(matches) > 1:
-                raise PreconditionFailed(
-                    f"The condition matched {len(matches)} resources", code="multiple-matches"
-                )
-            return svc._tombstone(matches[0]) if matches else None
+
+        def attempt() -> StoredVersion | None:
+            with self.transaction() as svc:
+                matches = svc._matches(resource_type, condition)
+                if len(matches) > 1:
+                    raise PreconditionFailed(
+                        f"The condition matched {len(matches)} resources", code="multiple-matches"
+                    )
+                return svc._tombstone(matches[0]) if matches else None
+
+        return self._retrying(attempt)
 
     def search(self, query: Query) -> Page:
         """One page of a parsed search."""

@@ -136,3 +136,37 @@ def test_exactly_one_of_two_racing_if_match_updates_wins(service: ResourceServic
         t.join()
     assert sorted(outcomes) == ["412", "won"]
     assert service.read("Patient", created.id).version_id == 2
+
+
+@pytest.mark.parametrize("interaction", ["create", "update", "delete"])
+def test_a_conditional_unit_that_loses_a_write_conflict_runs_again(
+    service: ResourceService, monkeypatch: pytest.MonkeyPatch, interaction: str
+) -> None:
+    """What a real MongoDB reports when a concurrent unit won (WriteConflict -> 409)."""
+    condition = [("identifier", "urn:mrn|race")]
+    if interaction != "create":
+        service.create(patient(identifier="race"), "Patient")
+    write = "_tombstone" if interaction == "delete" else "_put"
+    original = getattr(ResourceService, write)
+    lost: list[bool] = []
+
+    def losing_once(self: ResourceService, *args: object, **kwargs: object) -> object:
+        if not lost:
+            lost.append(True)
+            raise VersionConflict("a concurrent transaction changed the same resources; retry")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ResourceService, write, losing_once)
+    if interaction == "create":
+        assert service.create_conditional(patient(identifier="race"), "Patient", condition).created
+    elif interaction == "update":
+        body = patient(family="After", identifier="race")
+        assert not service.update_conditional(body, "Patient", condition).created
+    else:
+        assert service.delete_conditional("Patient", condition) is not None
+    assert lost == [True]
+    query, _ = service.parse(["Patient"], condition)
+    found = service.search(query).entries
+    assert len(found) == (0 if interaction == "delete" else 1)
+    if interaction == "update":
+        assert found[0].resource()["name"][0]["family"] == "After"
