@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -68,7 +70,7 @@ def run_entry(svc: ResourceService, entry: EntryRequest) -> EntryResult:
         if entry.matched and entry.assigned_id:
             return EntryResult(200, svc.read(url.type, entry.assigned_id))
         if entry.if_none_exist and not entry.assigned_id:
-            condition = parse_qsl(entry.if_none_exist.lstrip("?"), keep_blank_values=True)
+            condition = parse_qsl(entry.if_none_exist, keep_blank_values=True)
             return _outcome_result(svc.create_conditional(entry.resource, url.type, condition))
         return _outcome_result(svc.create(entry.resource, url.type, id=entry.assigned_id))
     if method == "PUT":
@@ -115,7 +117,7 @@ def _single_match(svc: ResourceService, resource_type: str, query: list[tuple[st
 def _condition(entry: EntryRequest) -> list[tuple[str, str]] | None:
     """The search condition of a conditional create or update entry."""
     if entry.method == "POST" and entry.if_none_exist:
-        return parse_qsl(entry.if_none_exist.lstrip("?"), keep_blank_values=True)
+        return parse_qsl(entry.if_none_exist, keep_blank_values=True)
     if entry.method == "PUT" and entry.id is None:
         return entry.query
     return None
@@ -154,27 +156,42 @@ def _assign_ids(svc: ResourceService, entries: list[EntryRequest]) -> dict[str, 
     mapping: dict[str, str] = {}
     unmatched = _unmatched(svc, entries)
     for entry in entries:
-        condition = None if entry.index in unmatched else _condition(entry)
-        if entry.method == "POST":
-            entry.assigned_id = new_id()
-            if condition is not None:
-                existing = _conditional_match(svc, entry.type, condition)
-                if existing is not None:
-                    entry.assigned_id, entry.matched = existing, True
-            target = f"{entry.type}/{entry.assigned_id}"
-        elif entry.method == "PUT" and entry.id is None:
-            existing = None if condition is None else _conditional_match(svc, entry.type, condition)
-            body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
-            entry.assigned_id = existing or body_id or new_id()
-            entry.fresh = not (existing or body_id)
-            target = f"{entry.type}/{entry.assigned_id}"
-        elif entry.id is not None:
-            target = f"{entry.type}/{entry.id}"
-        else:
-            continue
-        if entry.full_url:
+        with _blame(entry):
+            target = _assign_id(svc, entry, None if entry.index in unmatched else _condition(entry))
+        if target is not None and entry.full_url:
             mapping[entry.full_url] = target
     return mapping
+
+
+def _assign_id(
+    svc: ResourceService, entry: EntryRequest, condition: list[tuple[str, str]] | None
+) -> str | None:
+    """The ``Type/id`` an entry will write, assigning ids to POST and conditional PUT."""
+    if entry.method == "POST":
+        entry.assigned_id = new_id()
+        if condition is not None:
+            existing = _conditional_match(svc, entry.type, condition)
+            if existing is not None:
+                entry.assigned_id, entry.matched = existing, True
+        return f"{entry.type}/{entry.assigned_id}"
+    if entry.method == "PUT" and entry.id is None:
+        existing = None if condition is None else _conditional_match(svc, entry.type, condition)
+        body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
+        entry.assigned_id = existing or body_id or new_id()
+        entry.fresh = not (existing or body_id)
+        return f"{entry.type}/{entry.assigned_id}"
+    return None if entry.id is None else f"{entry.type}/{entry.id}"
+
+
+@contextmanager
+def _blame(entry: EntryRequest) -> Iterator[None]:
+    """Name the entry in any FhirError raised while handling it."""
+    try:
+        yield
+    except FhirError as exc:
+        exc.diagnostics = f"Bundle.entry[{entry.index}]: {exc.diagnostics}"
+        exc.expression = (f"Bundle.entry[{entry.index}]", *exc.expression)
+        raise
 
 
 def _conditional_match(
@@ -236,17 +253,14 @@ def transaction(svc: ResourceService, bundle: Any, max_entries: int) -> list[Ent
         resolve = _resolver(tx, entries, mapping)
         for entry in entries:
             if entry.resource is not None:
-                entry.resource = rewrite_references(entry.resource, resolve)
+                with _blame(entry):
+                    entry.resource = rewrite_references(entry.resource, resolve)
             if entry.method == "PUT" and entry.id is None and isinstance(entry.resource, dict):
                 entry.id, entry.query = entry.assigned_id, []
                 entry.resource = {**entry.resource, "id": entry.assigned_id}
         for entry in sorted(entries, key=lambda e: _ORDER[e.method]):
-            try:
+            with _blame(entry):
                 results[entry.index] = run_entry(tx, entry)
-            except FhirError as exc:
-                exc.diagnostics = f"Bundle.entry[{entry.index}]: {exc.diagnostics}"
-                exc.expression = (f"Bundle.entry[{entry.index}]", *exc.expression)
-                raise
     return [r for r in results if r is not None]
 
 

@@ -25,7 +25,7 @@ class EntryRequest:
         query: search pairs of a conditional or search URL.
         full_url: the entry's fullUrl (``urn:uuid:...`` or absolute).
         resource: the entry's resource.
-        if_none_exist: ``request.ifNoneExist``.
+        if_none_exist: the search query of ``request.ifNoneExist``.
         if_match: the version of ``request.ifMatch``.
         assigned_id: the id given to a created resource.
         matched: a conditional create found ``assigned_id`` already existing.
@@ -59,6 +59,19 @@ def _split_url(url: str) -> tuple[list[str], str]:
     raise InvalidRequest(f"request.url {url!r} names no known resource type")
 
 
+def _if_none_exist(value: Any, resource_type: str) -> str | None:
+    """The search query of ``request.ifNoneExist``.
+
+    R4 defines it as the part after the "?"; published R4 examples (Bundle "xds") also write
+    ``Patient?identifier=...``, so a leading "?" or "[type]?" of the entry's type is dropped.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    prefix, separator, query = text.partition("?")
+    return query if separator and prefix in ("", resource_type) else text
+
+
 def _if_match(value: Any) -> int | None:
     if value is None:
         return None
@@ -84,7 +97,7 @@ def parse_entry(index: int, raw: Any) -> EntryRequest:
         entry.id = segments[1]
     if len(segments) == 4 and segments[2] == "_history":
         entry.version = segments[3]
-    entry.if_none_exist = request.get("ifNoneExist")
+    entry.if_none_exist = _if_none_exist(request.get("ifNoneExist"), entry.type)
     entry.if_match = _if_match(request.get("ifMatch"))
     if method in ("POST", "PUT", "PATCH") and not isinstance(entry.resource, dict):
         raise InvalidRequest(f"A {method} entry needs a resource")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import observation, patient
@@ -80,6 +81,42 @@ def test_transaction_conditional_create_and_reference(client: TestClient) -> Non
     existing = out["entry"][0]["resource"]["id"]
     assert out["entry"][1]["resource"]["subject"]["reference"] == f"Patient/{existing}"
     assert client.get("/fhir/Patient/_history").json()["total"] == 1
+
+
+@pytest.mark.parametrize("kind", ["transaction", "batch"])
+def test_if_none_exist_written_as_type_and_query_is_understood(
+    client: TestClient, kind: str
+) -> None:
+    # The R4 example Bundle "xds" writes ifNoneExist as "Patient?identifier=..."
+    client.post("/fhir/Patient", json=patient(identifier="MRN-8"))
+    entry = {
+        "resource": patient(identifier="MRN-8"),
+        "request": {
+            "method": "POST",
+            "url": "Patient",
+            "ifNoneExist": "Patient?identifier=urn:mrn|MRN-8",
+        },
+    }
+    answer = client.post("/fhir", json=_tx([entry], kind=kind))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["entry"][0]["response"]["status"] == "200 OK"
+    assert client.get("/fhir/Patient/_history").json()["total"] == 1
+
+
+def test_unresolvable_conditional_reference_names_its_entry(client: TestClient) -> None:
+    bundle = _tx(
+        [
+            {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {
+                "resource": observation(subject="Patient?identifier=urn:mrn|nobody"),
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ]
+    )
+    answer = client.post("/fhir", json=bundle)
+    assert answer.status_code == 412
+    assert answer.json()["issue"][0]["diagnostics"].startswith("Bundle.entry[1]: ")
+    assert client.get("/fhir/_history").json()["total"] == 0
 
 
 def test_batch_entries_fail_independently(client: TestClient) -> None:
