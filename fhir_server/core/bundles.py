@@ -22,10 +22,11 @@ from fhir_server.core.entries import EntryRequest, parse_entries
 from fhir_server.core.ports import Page, StoredVersion
 from fhir_server.core.references import rewrite_references
 from fhir_server.core.resources import Outcome, ResourceService
-from fhir_server.errors import FhirError, InvalidRequest, PreconditionFailed
+from fhir_server.errors import FhirError, InvalidRequest, PreconditionFailed, VersionConflict
 from fhir_server.model.ids import new_id
 from fhir_server.search.ir import Query
 
+_CONFLICT_RETRIES = 4
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 _PLAIN_PARAM = re.compile(r"[a-z][a-z0-9-]*", re.IGNORECASE)
 """A search parameter name without modifier or chain, so that OR-ing its values is a union."""
@@ -245,7 +246,22 @@ def _conditional_reference(
 
 
 def transaction(svc: ResourceService, bundle: Any, max_entries: int) -> list[EntryResult]:
-    """Run a transaction Bundle all-or-nothing; results come back in entry order."""
+    """Run a transaction Bundle all-or-nothing; results come back in entry order.
+
+    When a concurrent unit wins a write conflict (``write-conflict``: MongoDB aborts the
+    loser; SQLite serialises and never does), nothing was stored and the whole Bundle runs
+    again from its parsed text, a bounded number of times.
+    """
+    for _ in range(_CONFLICT_RETRIES - 1):
+        try:
+            return _transaction_once(svc, bundle, max_entries)
+        except VersionConflict as exc:
+            if exc.code != "write-conflict":
+                raise
+    return _transaction_once(svc, bundle, max_entries)
+
+
+def _transaction_once(svc: ResourceService, bundle: Any, max_entries: int) -> list[EntryResult]:
     entries = parse_entries(bundle, "transaction", max_entries)
     results: list[EntryResult | None] = [None] * len(entries)
     with svc.transaction() as tx:

@@ -7,6 +7,7 @@ import threading
 import orjson
 import pytest
 
+from fhir_server.core.bundles import transaction
 from fhir_server.core.ports import HistoryQuery, ResourceStore, VersionWrite
 from fhir_server.core.resources import ResourceService
 from fhir_server.errors import Gone, NotFound, PreconditionFailed, VersionConflict
@@ -170,3 +171,59 @@ def test_a_conditional_unit_that_loses_a_write_conflict_runs_again(
     assert len(found) == (0 if interaction == "delete" else 1)
     if interaction == "update":
         assert found[0].resource()["name"][0]["family"] == "After"
+
+
+def test_a_transaction_bundle_that_loses_a_write_conflict_runs_again_whole(
+    service: ResourceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:0b0f7c2e-7d2a-4a8e-9a59-5d1c8f0b6a01",
+                "resource": patient(identifier="bundle-race"),
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": observation(subject="urn:uuid:0b0f7c2e-7d2a-4a8e-9a59-5d1c8f0b6a01"),
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ],
+    }
+    original = ResourceService._put
+    calls: list[int] = []
+
+    def losing_the_second_write_once(self: ResourceService, *args: object, **kw: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:  # the first attempt's Patient is written, then it loses
+            raise VersionConflict("a concurrent transaction won; retry", code="write-conflict")
+        return original(self, *args, **kw)
+
+    monkeypatch.setattr(ResourceService, "_put", losing_the_second_write_once)
+    results = transaction(service, bundle, 100)
+    assert [r.status for r in results] == [201, 201]
+    assert len(calls) == 4  # two writes lost with the first attempt, two kept
+    for resource_type in ("Patient", "Observation"):
+        query, _ = service.parse([resource_type], [])
+        assert len(service.search(query).entries) == 1
+
+
+def test_a_deterministic_version_conflict_in_a_bundle_is_not_retried(
+    service: ResourceService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def always_conflicting(self: ResourceService, *args: object, **kw: object) -> object:
+        calls.append(1)
+        raise VersionConflict("the id exists")
+
+    monkeypatch.setattr(ResourceService, "_put", always_conflicting)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": patient(), "request": {"method": "POST", "url": "Patient"}}],
+    }
+    with pytest.raises(VersionConflict):
+        transaction(service, bundle, 100)
+    assert len(calls) == 1
