@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from conformance.definitions import resource_types
-from fhir_server.errors import FhirError, InvalidRequest, TooCostly
+from fhir_server.errors import FhirError, InvalidRequest, TooCostly, UnsupportedParameter
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -90,6 +90,12 @@ def parse_entry(index: int, raw: Any) -> EntryRequest:
     if method not in _METHODS:
         raise InvalidRequest(f"Unsupported request.method {request.get('method')!r}")
     segments, query = _split_url(str(request.get("url", "")))
+    operation = next((s for s in segments if s.startswith("$")), None)
+    if operation is not None:
+        raise UnsupportedParameter(
+            f"Operations ({operation}) are not supported inside a Bundle; call them directly",
+            code="operation-in-bundle",
+        )
     entry = EntryRequest(index, method, segments[0], full_url=raw.get("fullUrl"))
     entry.resource = raw.get("resource")
     entry.query = parse_qsl(query, keep_blank_values=True)

@@ -119,6 +119,23 @@ def test_unresolvable_conditional_reference_names_its_entry(client: TestClient) 
     assert client.get("/fhir/_history").json()["total"] == 0
 
 
+def test_an_operation_inside_a_bundle_is_refused_as_not_supported(client: TestClient) -> None:
+    lookup = {"resourceType": "Parameters", "parameter": [{"name": "code", "valueCode": "x"}]}
+    bundle = _tx(
+        [
+            {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": lookup, "request": {"method": "POST", "url": "CodeSystem/$lookup"}},
+        ]
+    )
+    answer = client.post("/fhir", json=bundle)
+    assert answer.status_code == 400
+    issue = answer.json()["issue"][0]
+    assert issue["code"] == "not-supported"
+    assert "$lookup" in issue["diagnostics"]
+    assert "Bundle.entry[1]" in issue["diagnostics"]
+    assert client.get("/fhir/_history").json()["total"] == 0
+
+
 def test_batch_entries_fail_independently(client: TestClient) -> None:
     bundle = _tx(
         [
