@@ -114,20 +114,30 @@ def _total(base: str, query: str) -> int:
     return total
 
 
-def _http_rate(base: str, batches: int, size: int) -> dict[str, Any]:
+def _http_rate(base: str, batches: int, size: int, clients: int = 1) -> dict[str, Any]:
+    """``batches`` device uploads of ``size`` readings from ``clients`` uploaders at once."""
+
+    def upload(first: int) -> None:
+        with httpx.Client(timeout=60) as client:
+            for b in range(first, batches, clients):
+                response = client.post(
+                    f"{base}/ingest/device-templates",
+                    content=_cgm(f"CGM-HTTP-{clients}", b * size, size),
+                    headers={"Content-Type": "application/json"},
+                )
+                response.raise_for_status()
+
     started = time.perf_counter()
-    with httpx.Client(timeout=60) as client:
-        for b in range(batches):
-            response = client.post(
-                f"{base}/ingest/device-templates",
-                content=_cgm("CGM-HTTP", b * size, size),
-                headers={"Content-Type": "application/json"},
-            )
-            response.raise_for_status()
+    threads = [threading.Thread(target=upload, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.perf_counter() - started
     return {
         "batches": batches,
         "readings_per_batch": size,
+        "clients": clients,
         "readings_per_s": round(batches * size / elapsed, 1),
     }
 
@@ -236,6 +246,7 @@ def main() -> None:
             "machine": {"cpus": os.cpu_count()},
             "mllp_oru_r01": _mllp_rate(mllp_port, args.oru, args.connections),
             "http_device_batches": _http_rate(base, 40, 100),
+            "http_device_batches_4_clients": _http_rate(base, 40, 100, clients=4),
             "mqtt_device_batches": _mqtt_rate(base, topic, 40, 100),
             "latency": _latency(base, mllp_port, topic, args.samples),
         }
