@@ -156,13 +156,9 @@ class ResourceService:
 
         def attempt() -> Outcome:
             with self.transaction() as svc:
-                matches = svc._matches(resource_type, condition)
-                if len(matches) > 1:
-                    raise PreconditionFailed(
-                        f"If-None-Exist matched {len(matches)} resources", code="multiple-matches"
-                    )
-                if matches:
-                    return Outcome(matches[0], False)
+                match = svc._single_match(resource_type, condition, "If-None-Exist")
+                if match is not None:
+                    return Outcome(match, False)
                 return Outcome(svc._put(body, resource_type, new_id(), 0, "POST"), True)
 
         return self._retrying(attempt)
@@ -204,17 +200,12 @@ class ResourceService:
 
         def attempt() -> Outcome:
             with self.transaction() as svc:
-                matches = svc._matches(resource_type, condition)
-                if len(matches) > 1:
-                    raise PreconditionFailed(
-                        f"The condition matched {len(matches)} resources", code="multiple-matches"
-                    )
-                if not matches:
+                match = svc._single_match(resource_type, condition, "The condition")
+                if match is None:
                     id = body.get("id") or new_id()
                     if body.get("id") and svc.store.read(resource_type, id) is not None:
                         raise PreconditionFailed(f"{resource_type}/{id} exists but does not match")
                     return Outcome(svc._put(body, resource_type, id, 0, "PUT"), True)
-                match = matches[0]
                 if "id" in body and body["id"] != match.id:
                     raise InvalidRequest(
                         f"The body's id {body['id']!r} is not the matched resource's"
@@ -283,12 +274,8 @@ class ResourceService:
 
         def attempt() -> StoredVersion | None:
             with self.transaction() as svc:
-                matches = svc._matches(resource_type, condition)
-                if len(matches) > 1:
-                    raise PreconditionFailed(
-                        f"The condition matched {len(matches)} resources", code="multiple-matches"
-                    )
-                return svc._tombstone(matches[0]) if matches else None
+                match = svc._single_match(resource_type, condition, "The condition")
+                return svc._tombstone(match) if match is not None else None
 
         return self._retrying(attempt)
 
@@ -317,6 +304,17 @@ class ResourceService:
     def _exists(self, resource_type: str, id: str) -> None:
         if self.store.read(resource_type, id) is None:
             raise NotFound(f"{resource_type}/{id} is not known")
+
+    def _single_match(
+        self, resource_type: str, condition: Params, what: str
+    ) -> StoredVersion | None:
+        """The one match of a conditional interaction, None for none; several give 412."""
+        matches = self._matches(resource_type, condition)
+        if len(matches) > 1:
+            raise PreconditionFailed(
+                f"{what} matched {len(matches)} resources", code="multiple-matches"
+            )
+        return matches[0] if matches else None
 
     def _matches(self, resource_type: str, condition: Params) -> list[StoredVersion]:
         if not condition:
