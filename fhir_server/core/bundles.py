@@ -240,7 +240,8 @@ def _conditional_reference(
             found.add(target)
     if len(found) != 1:
         raise PreconditionFailed(
-            f"The conditional reference {reference} matched {len(found)} resources, not one"
+            f"The conditional reference {reference} matched {len(found)} resources, not one",
+            code="unresolved-reference" if not found else "ambiguous-reference",
         )
     return f"{resource_type}/{found.pop()}"
 

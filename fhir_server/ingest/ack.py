@@ -25,6 +25,8 @@ _TABLE_0357 = {
     "required-missing": ("101", "Required field missing"),
     "invalid-value": ("102", "Data type error"),
     "unknown-code": ("103", "Table value not found"),
+    "unresolved-reference": ("204", "Unknown key identifier"),
+    "ambiguous-reference": ("205", "Duplicate key identifier"),
 }
 _INTERNAL = ("207", "Application internal error")
 _LOCATION = re.compile(r"^([A-Z][A-Z0-9]{2})(?:\[(\d+)\])?(?:-(\d+)(?:\.(\d+))?)?$")

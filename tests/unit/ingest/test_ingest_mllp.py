@@ -85,6 +85,14 @@ def test_mapping_failure_is_ae_with_err_location_code_and_escaped_reason() -> No
     assert err[8] == "PID-3 is empty \\F\\ really"
 
 
+def test_an_unknown_patient_is_ae_with_unknown_key_identifier() -> None:
+    header = parse_header(fixture(ORU))
+    error = {"code": "unresolved-reference", "reason": "Patient?identifier=x matched 0"}
+    ack = segments(build_ack(header, error))
+    assert ack["MSA"][1] == "AE"
+    assert ack["ERR"][3] == "204^Unknown key identifier^HL70357"
+
+
 def test_unsupported_message_type_is_ar() -> None:
     header = parse_header(b"MSH|^~\\&|A|B|C|D|20240101||ZZZ^Z01|9|P|2.5.1\r")
     ack = segments(build_ack(header, {"code": "unsupported-message", "reason": "no mapper"}))

@@ -57,6 +57,7 @@ def test_unknown_patient_is_held_as_a_dead_letter_then_replayed(tmp_path: Path) 
         assert held.message.state == "dead"
         assert held.message.error is not None
         assert "Patient?identifier=" in held.message.error["reason"]
+        assert held.message.error["code"] == "unresolved-reference"
         assert count(p, "Observation") == 0
         p.ingest("hl7v2", fixture(ADT), transport="mllp", source="peer")
         replayed = p.replay(held.message.id)
