@@ -256,15 +256,17 @@ class ResourceService:
         return Outcome(self._put(body, resource_type, id, current.version_id, "PATCH"), False)
 
     def delete(self, resource_type: str, id: str) -> StoredVersion | None:
-        """Logical delete; None when the resource was already deleted."""
+        """Logical delete; None when the resource was already deleted or never existed.
+
+        R4 (http.html#delete): "Upon successful deletion, or if the resource does not exist
+        at all, the server should return either a 200 OK ... or a 204 No Content".
+        """
         check_type(resource_type)
         return self._retrying(lambda: self._delete_once(resource_type, id))
 
     def _delete_once(self, resource_type: str, id: str) -> StoredVersion | None:
         current = self.store.read(resource_type, id)
-        if current is None:
-            raise NotFound(f"{resource_type}/{id} is not known")
-        if current.deleted:
+        if current is None or current.deleted:
             return None
         return self._tombstone(current)
 

@@ -66,6 +66,17 @@ def test_delete_then_read_is_gone(client: TestClient) -> None:
     assert client.delete(f"/fhir/Observation/{pid}").status_code == 204
 
 
+def test_delete_of_an_id_that_never_existed_is_204_and_writes_nothing(
+    client: TestClient,
+) -> None:
+    """R4 http.html#delete: "or if the resource does not exist at all ... 204 No Content"."""
+    response = client.delete("/fhir/Observation/never-existed")
+    assert response.status_code == 204
+    assert client.get("/fhir/Observation/never-existed").status_code == 404
+    assert client.get("/fhir/_history").json()["total"] == 0
+    assert client.delete("/fhir/NotAType/x").status_code == 404
+
+
 def test_json_patch(client: TestClient) -> None:
     pid = client.post("/fhir/Patient", json=patient()).json()["id"]
     ops = [{"op": "replace", "path": "/gender", "value": "male"}]
