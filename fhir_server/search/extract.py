@@ -15,7 +15,8 @@ paths use the fast path (``_fastpath``); the rest, and everything when
 holds none of the top-level keys it reads (chosen once per set of keys), and a value that
 a composite shares with a simple parameter is converted once.
 A composite emits one ``CompositeEntry`` per element its expression selects and per
-combination of that element's component entries (text-only tokens left out).
+combination of that element's component entries (text-only tokens left out). Parameters
+answered from other parameters' entries (``search.derived``) are not extracted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from weakref import WeakKeyDictionary
 from fhir_server.search._convert import CONVERTERS, Converter
 from fhir_server.search._fastpath import compile_exists_flag, compile_fast, element_path, root_keys
 from fhir_server.search._fhirpath import Evaluator, compile_path
+from fhir_server.search.derived import derived_codes
 from fhir_server.search.index import CompositeEntry, IndexEntry, TokenEntry
 from fhir_server.search.registry import Registry, SearchParam, split_union
 
@@ -215,9 +217,11 @@ def _plans(registry: Registry, resource_type: str, fast_path: bool) -> _TypePlan
     plans = cache.get(key)
     if plans is None:
         shared: dict[tuple[str, ...], _Simple] = {}
+        derived = derived_codes(registry, resource_type)
         built = [
             _plan(p, resource_type, fast_path, shared)
             for p in registry.for_type(resource_type).values()
+            if p.code not in derived
         ]
         components = {(part.code, part.convert) for part in shared.values()}
         plans = cache[key] = _TypePlans(

@@ -26,6 +26,7 @@ from conformance.definitions import resource_types as all_resource_types
 from fhir_server.errors import InvalidRequest, Issue, UnsupportedParameter
 from fhir_server.search._text import split_escaped, unescape
 from fhir_server.search._values import ValueContext, parse_value
+from fhir_server.search.derived import derivation
 from fhir_server.search.ir import (
     AllOf,
     AnyOf,
@@ -121,7 +122,9 @@ class _Parser:
                     self._result(name, value, types)
                 else:
                     term = self._filter(name, value, types)
-                    if term is not None:
+                    if isinstance(term, AllOf):  # a derived composite: its terms drive too
+                        terms.extend(term.terms)
+                    elif term is not None:
                         terms.append(term)
             except UnsupportedParameter as exc:
                 self._skip(name, exc)
@@ -196,16 +199,36 @@ class _Parser:
         if modifier == "missing":
             if value not in ("true", "false"):
                 raise _invalid(param.code, value, "expected true or false")
-            return Missing(param.code, value == "true")
-        leaves = [
-            parse_value(param, modifier, part, self._ctx)
-            for part in split_escaped(value, ",")
-            if part
-        ]
+            return self._missing(param, value == "true")
+        leaves = [self._leaf(param, modifier, part) for part in split_escaped(value, ",") if part]
         if not leaves:
             return None
         term = leaves[0] if len(leaves) == 1 else AnyOf(tuple(leaves))
         return Not(term) if modifier == "not" else term
+
+    def _leaf(self, param: SearchParam, modifier: str | None, value: str) -> Term:
+        """One value of ``param``; a derived parameter becomes its parameters' terms."""
+        derived = derivation(self._registry, param)
+        if derived is None:
+            return parse_value(param, modifier, value, self._ctx)
+        if derived.mode == "any":
+            return AnyOf(tuple(self._leaf(p, modifier, value) for p in derived.params))
+        parts = split_escaped(value, "$")
+        if len(parts) != len(derived.params):
+            raise _invalid(
+                param.code, value, f"expected {len(derived.params)} '$'-separated values"
+            )
+        return AllOf(
+            tuple(self._leaf(p, None, v) for p, v in zip(derived.params, parts, strict=True))
+        )
+
+    def _missing(self, param: SearchParam, missing: bool) -> Term:
+        """``:missing``; of a derived parameter: of any (``all`` mode) or all of its parameters."""
+        derived = derivation(self._registry, param)
+        if derived is None:
+            return Missing(param.code, missing)
+        terms = tuple(self._missing(p, missing) for p in derived.params)
+        return AnyOf(terms) if (derived.mode == "all") == missing else AllOf(terms)
 
     def _check_modifier(self, param: SearchParam, modifier: str | None) -> None:
         if modifier is None or modifier in param.modifiers:
@@ -294,6 +317,10 @@ class _Parser:
                 param = self._lookup(types, code)
                 if param.type in _UNSORTABLE:
                     raise UnsupportedParameter(f"cannot sort by {code!r} ({param.type})")
+                if derivation(self._registry, param) is not None:
+                    raise UnsupportedParameter(
+                        f"cannot sort by {code!r}: it is searched through other parameters"
+                    )
             except UnsupportedParameter as exc:
                 self._skip("_sort", exc)
                 continue

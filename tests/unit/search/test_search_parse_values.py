@@ -266,10 +266,17 @@ def test_composite_values_split_on_dollar() -> None:
 
 
 def test_composite_ne_applies_to_the_same_element() -> None:
-    found = term("code-value-quantity=8867-4$ne60")
+    found = term("component-code-value-quantity=8480-6$ne60")
     assert isinstance(found, Composite)
     assert isinstance(found.components[1], QuantityMatch)
     assert found.components[1].cmp is Cmp.NE
+
+
+def test_a_composite_on_the_resource_is_each_of_its_components() -> None:
+    code, value = parse("code-value-quantity=8867-4$ne60")[0].where.terms
+    assert code == TokenMatch("code", None, "8867-4")
+    assert isinstance(value, QuantityMatch)
+    assert (value.param, value.cmp) == ("value-quantity", Cmp.NE)
 
 
 def test_escaped_dollar_in_a_composite_token() -> None:
