@@ -43,6 +43,8 @@ def store(tmp_path: Path) -> Iterator[SqliteResourceStore]:
         ),
         ("Observation", "subject:Patient.name=smith", "idx_string_value"),
         ("Observation", "subject=Patient/p1,Patient/p2&status=final", "idx_reference_target"),
+        ("Observation", "identifier=urn:x|1", "idx_token_match"),
+        ("Observation", "identifier=urn:x|1,urn:x|2,urn:y|3", "idx_token_match"),
         (
             "Observation",
             "_lastUpdated=ge2024-01-01&_lastUpdated=lt2024-01-02",

@@ -96,6 +96,12 @@ TABLE: list[tuple[str, str, set[str]]] = [
     # token: code, system|code, |code, system|, :not, :text, :of-type, :missing, boolean
     ("Observation", "code=8867-4", {"obs-hr1", "obs-hr2", "obs-old"}),
     ("Observation", "code=http://loinc.org|8867-4", {"obs-hr1", "obs-hr2", "obs-old"}),
+    (
+        "Observation",
+        "code=http://loinc.org|8867-4,http://loinc.org|2339-0,http://loinc.org|nope",
+        {"obs-hr1", "obs-hr2", "obs-old", "obs-glu", "obs-glu2"},
+    ),
+    ("Observation", "code=http://other.org|8867-4,|8867-4", set()),
     ("Observation", "code=http://snomed.info/sct|8867-4", set()),
     ("Observation", "code=|8867-4", set()),
     ("Observation", "code=|weight-note", {"obs-note"}),

@@ -469,6 +469,9 @@ _SORT_COLUMNS = {
 def compile_where(query: Query) -> Sql:
     """The WHERE clause of a search over the resources table aliased ``r``."""
     marks = ", ".join("?" for _ in query.resource_types)
+    codes = _exact_codes(query)
+    if codes is not None:
+        return _codes_where(marks, query.resource_types, *codes)
     # with a driver, unary + keeps SQLite from preferring the (type, deleted) index to it
     plus = "+" if _driver(query.where.terms) is not None else ""
     parts = [Sql(f"{plus}r.type IN ({marks}) AND {plus}r.deleted = 0", tuple(query.resource_types))]
@@ -480,6 +483,43 @@ def compile_where(query: Query) -> Sql:
         patient = next((p for p in patients if p is not None), None)
         parts.append(_conjunction(terms, "r", _Aliases(), patient))
     return Sql.all(parts)
+
+
+def _exact_codes(query: Query) -> tuple[str, list[TokenMatch]] | None:
+    """The parameter and ``system|code`` values of a search for exact tokens of one parameter.
+
+    That is the search of every conditional create or update of mapped device data
+    (``identifier=s|v``, OR-ed over a Bundle's readings); ``_codes_where`` writes its SQL
+    directly, which takes a tenth of the time the general compiler needs for the same plan.
+    """
+    if query.snapshot is not None or len(query.where.terms) != 1:
+        return None
+    (term,) = query.where.terms
+    leaves = term.terms if isinstance(term, AnyOf) else (term,)
+    first = leaves[0] if leaves else None
+    if not isinstance(first, TokenMatch) or first.param == "_id":
+        return None
+    exact: list[TokenMatch] = []
+    for leaf in leaves:
+        if type(leaf) is not TokenMatch or leaf.param != first.param:
+            return None
+        if leaf.system is None or leaf.code is None:
+            return None
+        exact.append(leaf)
+    return first.param, exact
+
+
+def _codes_where(
+    marks: str, resource_types: tuple[str, ...], param: str, leaves: list[TokenMatch]
+) -> Sql:
+    union = " UNION ".join(
+        "SELECT rid FROM idx_token WHERE param = ? AND code = ? AND system = ?" for _ in leaves
+    )
+    params = [v for leaf in leaves for v in (param, leaf.code, leaf.system)]
+    return Sql(
+        f"+r.type IN ({marks}) AND +r.deleted = 0 AND r.rid IN ({union})",
+        (*resource_types, *params),
+    )
 
 
 def compile_order(query: Query) -> Sql:
