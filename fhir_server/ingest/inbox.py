@@ -219,10 +219,10 @@ class Inbox:
         with self._cursor() as cur, _unit(cur):
             for m in messages:
                 id = message_id(m.key)
-                cur.execute(
+                row = cur.execute(
                     "INSERT OR IGNORE INTO message (id, key, mapper, transport, source,"
                     " content_type, payload, state, received_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,'received',?,?)",
+                    f" VALUES (?,?,?,?,?,?,?,'received',?,?) RETURNING {_COLUMNS}",
                     (
                         id,
                         m.key,
@@ -234,9 +234,12 @@ class Inbox:
                         now,
                         now,
                     ),
-                )
-                first = cur.rowcount == 1
-                row = cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)).fetchone()
+                ).fetchone()
+                first = row is not None
+                if row is None:  # the key is known: the stored row answers
+                    row = cur.execute(
+                        f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)
+                    ).fetchone()
                 stored.append((_row(row), first))
         return stored
 
@@ -281,12 +284,14 @@ class Inbox:
             return ()
         now = _now()
         durable = any(o.state == "dead" for o in outcomes)
-        rows: list[tuple[Any, ...]] = []
+        update = (
+            "UPDATE message SET state = ?, error = ?, result = ?, updated_at = ?,"
+            f" attempts = attempts + 1 WHERE id = ? RETURNING {_COLUMNS}"
+        )
         with self._cursor(durable=durable) as cur, _unit(cur):
-            for o in outcomes:
+            rows = [
                 cur.execute(
-                    "UPDATE message SET state = ?, error = ?, result = ?, updated_at = ?,"
-                    " attempts = attempts + 1 WHERE id = ?",
+                    update,
                     (
                         o.state,
                         orjson.dumps(o.error).decode() if o.error else None,
@@ -294,10 +299,9 @@ class Inbox:
                         now,
                         o.id,
                     ),
-                )
-                rows.append(
-                    cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (o.id,)).fetchone()
-                )
+                ).fetchone()
+                for o in outcomes
+            ]
         return tuple(_row(r) for r in rows)
 
     def requeue(self, id: str) -> InboxMessage | None:
