@@ -154,7 +154,8 @@ class MllpServer:
         try:
             while True:
                 try:
-                    data = await asyncio.wait_for(reader.read(65536), self.idle_timeout)
+                    async with asyncio.timeout(self.idle_timeout):  # no task per read
+                        data = await reader.read(65536)
                 except TimeoutError:
                     log.info("MLLP %s idle for %s s: closing", peer, self.idle_timeout)
                     break
