@@ -14,6 +14,7 @@ import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -163,6 +164,30 @@ def _unit(cur: sqlite3.Cursor) -> Iterator[None]:
     cur.execute("COMMIT")
 
 
+class InboxUnavailable(Exception):
+    """The inbox could not store messages (disk full, I/O error): nothing was acknowledged."""
+
+
+class Receipt:
+    """Rows :meth:`Inbox.receive_soon` stored, and their commit, which may still run."""
+
+    def __init__(self, rows: list[tuple[InboxMessage, bool]], commit: Future[None]) -> None:
+        """Bind the rows to their commit."""
+        self.rows = rows
+        self._commit = commit
+
+    def durable(self) -> None:
+        """Wait until the rows are on disk.
+
+        Raises:
+            InboxUnavailable: the commit failed; the rows are not stored.
+        """
+        try:
+            self._commit.result()
+        except sqlite3.Error as exc:
+            raise InboxUnavailable(f"the inbox could not store the messages: {exc}") from exc
+
+
 class Inbox:
     """The inbox on one SQLite file; safe to share between threads."""
 
@@ -170,7 +195,8 @@ class Inbox:
         """Open (or create) the inbox at ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # released by the committer thread after receive_soon
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="inbox-commit")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
@@ -214,34 +240,57 @@ class Inbox:
             Per message, in order: the stored row and True when this delivery is the first
             (a key given twice is first only the first time).
         """
+        receipt = self.receive_soon(messages)
+        receipt.durable()
+        return receipt.rows
+
+    def receive_soon(self, messages: Sequence[NewMessage]) -> Receipt:
+        """Store several messages; their commit (and fsync) runs on the inbox's own thread.
+
+        The rows are known at once; :meth:`Receipt.durable` waits for the commit, so a
+        caller can map and write the messages meanwhile and acknowledge only after it.
+        Every other use of the inbox waits for that commit.
+        """
         now = _now()
-        stored: list[tuple[InboxMessage, bool]] = []
-        with self._cursor() as cur, _unit(cur):
-            for m in messages:
-                id = message_id(m.key)
-                row = cur.execute(
-                    "INSERT OR IGNORE INTO message (id, key, mapper, transport, source,"
-                    " content_type, payload, state, received_at, updated_at)"
-                    f" VALUES (?,?,?,?,?,?,?,'received',?,?) RETURNING {_COLUMNS}",
-                    (
-                        id,
-                        m.key,
-                        m.mapper,
-                        m.transport,
-                        m.source,
-                        m.content_type,
-                        m.payload,
-                        now,
-                        now,
-                    ),
-                ).fetchone()
-                first = row is not None
-                if row is None:  # the key is known: the stored row answers
-                    row = cur.execute(
-                        f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)
-                    ).fetchone()
-                stored.append((_row(row), first))
-        return stored
+        self._lock.acquire()
+        try:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                rows = [self._insert(cur, m, now) for m in messages]
+                commit = self._committer.submit(self._commit_and_release)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        except BaseException:
+            self._lock.release()
+            raise
+        return Receipt(rows, commit)
+
+    def _insert(self, cur: sqlite3.Cursor, m: NewMessage, now: str) -> tuple[InboxMessage, bool]:
+        id = message_id(m.key)
+        row = cur.execute(
+            "INSERT OR IGNORE INTO message (id, key, mapper, transport, source,"
+            " content_type, payload, state, received_at, updated_at)"
+            f" VALUES (?,?,?,?,?,?,?,'received',?,?) RETURNING {_COLUMNS}",
+            (id, m.key, m.mapper, m.transport, m.source, m.content_type, m.payload, now, now),
+        ).fetchone()
+        if row is not None:
+            return _row(row), True
+        known = cur.execute(f"SELECT {_COLUMNS} FROM message WHERE id = ?", (id,)).fetchone()
+        return _row(known), False
+
+    def _commit_and_release(self) -> None:
+        """Commit the transaction :meth:`receive_soon` opened, then free the connection."""
+        try:
+            try:
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        finally:
+            self._lock.release()
 
     def get(self, id: str) -> InboxMessage | None:
         """The message with inbox id ``id``."""
@@ -323,6 +372,7 @@ class Inbox:
             cur.execute("DELETE FROM message WHERE id = ? AND state = 'received'", (id,))
 
     def close(self) -> None:
-        """Close the database."""
+        """Finish a running commit, then close the database."""
+        self._committer.shutdown(wait=True)
         with self._lock:
             self._db.close()

@@ -3,10 +3,13 @@
 Every transport hands deliveries to :meth:`Pipeline.submit` (or :meth:`Pipeline.ingest`, which
 waits): one worker thread (:mod:`fhir_server.ingest.batcher`) takes every delivery waiting,
 from all connections and clients, and :meth:`Pipeline.ingest_many` runs them as a batch:
-their inbox rows in one fsynced commit (``on_stored`` runs after it: the MQTT PUBACK), the
-new ones mapped, written in one storage transaction and marked in one inbox commit. If that
-transaction fails, it is rolled back whole and every message runs in its own transaction,
-so a bad message only fails itself. A redelivered message is answered from the inbox.
+their inbox rows in one commit, fsynced on the inbox's own thread while the new ones are
+mapped and written in one storage transaction; once the rows are durable they are marked
+in one inbox commit and ``on_stored`` runs (the MQTT PUBACK), before any answer. A storage
+write before the inbox commit is harmless: if that commit fails nothing is acknowledged,
+and the redelivery changes nothing. If the storage transaction fails, it is rolled back
+whole and every message runs in its own transaction, so a bad message only fails itself.
+A redelivered message is answered from the inbox.
 
 Processing maps the payload with the mapper the message names (``hl7v2`` routes by
 MSH-9), stamps every written resource with ``meta.source`` = ``urn:fhir-server:inbox:<id>``
@@ -34,7 +37,7 @@ from fhir_server.core.bundles import EntryResult, transaction
 from fhir_server.core.resources import ResourceService
 from fhir_server.errors import FhirError, Forbidden, StorageUnavailable, Unauthorized
 from fhir_server.ingest.batcher import Batcher
-from fhir_server.ingest.inbox import Finished, Inbox, InboxMessage, NewMessage
+from fhir_server.ingest.inbox import Finished, Inbox, InboxMessage, InboxUnavailable, NewMessage
 from fhir_server.ingest.msh import NotHl7, looks_like_hl7, parse_header
 from fhir_server.ingest.registry import MapperRegistry
 from fhir_server.ingest.spec import (
@@ -253,10 +256,8 @@ class Pipeline:
             Per delivery, in order, its :class:`Result`, or the exception that left it
             ``received`` (a refused first delivery is forgotten again).
         """
-        stored = self.inbox.receive_many([self._new(d) for d in deliveries])
-        for delivery, (message, _) in zip(deliveries, stored, strict=True):
-            if delivery.on_stored is not None:
-                delivery.on_stored(message)
+        receipt = self.inbox.receive_soon([self._new(d) for d in deliveries])
+        stored = receipt.rows
         claimed: dict[str, int] = {}
         groups: list[tuple[ResourceService, list[InboxMessage]]] = []
         for index, (delivery, (message, _)) in enumerate(zip(deliveries, stored, strict=True)):
@@ -269,8 +270,15 @@ class Pipeline:
                 groups.append((service, group := []))
             group.append(message)
         outcomes: dict[str, Outcome] = {}
-        for service, messages in groups:
-            outcomes.update(self._process_group(service, messages))
+        try:
+            for service, messages in groups:
+                outcomes.update(self._process_group(service, messages, receipt.durable))
+            receipt.durable()
+        except InboxUnavailable as exc:  # not stored, so not acknowledged: the sender retries
+            return [Transient(str(exc)) for _ in deliveries]
+        for delivery, (message, _) in zip(deliveries, stored, strict=True):
+            if delivery.on_stored is not None:
+                delivery.on_stored(message)
         return [
             self._answer(index, message, first, claimed, outcomes)
             for index, (message, first) in enumerate(stored)
@@ -309,9 +317,16 @@ class Pipeline:
         return outcome
 
     def _process_group(
-        self, service: ResourceService, messages: Sequence[InboxMessage]
+        self,
+        service: ResourceService,
+        messages: Sequence[InboxMessage],
+        stored: Callable[[], None] = lambda: None,
     ) -> dict[str, Outcome]:
-        """Map ``messages``, write them through ``service``, record what happened."""
+        """Map ``messages``, write them through ``service``, record what happened.
+
+        ``stored`` waits until the messages are durable in the inbox (their commit runs
+        while they are mapped and written); their state is recorded after it.
+        """
         finished: list[Finished] = []
         bundles: list[tuple[InboxMessage, dict[str, Any]]] = []
         for message in messages:
@@ -330,6 +345,7 @@ class Pipeline:
                 finished.append(Finished(message.id, "dead", written["error"], None))
             else:
                 finished.append(Finished(message.id, "processed", None, written))
+        stored()
         for row in self.inbox.finish_many(finished):
             if row.state == "dead":
                 reason = row.error["reason"] if row.error else ""

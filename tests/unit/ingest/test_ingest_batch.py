@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from ingest_fixtures import count, fixture, pipeline, registry
 
 from fhir_server.ingest.inbox import InboxMessage
 from fhir_server.ingest.mllp import MllpServer, frame
-from fhir_server.ingest.pipeline import Delivery, Result
+from fhir_server.ingest.pipeline import Delivery, Result, Transient
 from fhir_server.ingest.spec import MapContext
 
 ADT = "hl7v2/adt_a01_v251.hl7"
@@ -71,7 +72,7 @@ def test_the_same_message_twice_in_one_batch_is_processed_once(tmp_path: Path) -
         assert p.inbox.counts()["processed"] == 1
 
 
-def test_on_stored_runs_once_the_row_is_in_the_inbox_and_before_processing(
+def test_on_stored_runs_once_the_row_is_durable_and_its_outcome_recorded(
     tmp_path: Path,
 ) -> None:
     with pipeline(tmp_path, "placeholder") as p:
@@ -84,7 +85,7 @@ def test_on_stored_runs_once_the_row_is_in_the_inbox_and_before_processing(
         (result,) = results(
             p.ingest_many([Delivery("hl7v2", oru("S1"), "mqtt", "t", on_stored=stored)])
         )
-        assert seen == [("received", "received", 0)]
+        assert seen == [("received", "processed", 2)]
         assert result.message.state == "processed"
 
 
@@ -182,3 +183,26 @@ def test_closing_the_pipeline_finishes_what_was_queued(tmp_path: Path) -> None:
             t.join()
         p.close()
         assert all(f.result(timeout=0).message.state == "processed" for f in futures)
+
+
+def test_a_failed_inbox_commit_acknowledges_nothing_and_a_redelivery_is_harmless(
+    tmp_path: Path,
+) -> None:
+    with pipeline(tmp_path, "placeholder") as p:
+        real_commit = p.inbox._commit_and_release
+
+        def failing_commit() -> None:
+            p.inbox._db.execute("ROLLBACK")  # what a failed COMMIT leaves: nothing stored
+            p.inbox._lock.release()
+            raise sqlite3.OperationalError("disk I/O error")
+
+        p.inbox._commit_and_release = failing_commit  # type: ignore[method-assign]
+        (outcome,) = p.ingest_many([Delivery("hl7v2", oru("F1"), "mllp", "x")])
+        assert isinstance(outcome, Transient)
+        assert "could not store" in str(outcome)
+        assert p.inbox.counts() == {"received": 0, "processed": 0, "dead": 0}
+        written = count(p, "Observation")
+        p.inbox._commit_and_release = real_commit  # type: ignore[method-assign]
+        (again,) = results(p.ingest_many([Delivery("hl7v2", oru("F1"), "mllp", "x")]))
+        assert again.message.state == "processed"
+        assert count(p, "Observation") == written
