@@ -15,6 +15,7 @@ before v2.7, so such a header is read with the fifth taken as the truncation cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hl7apy import SUPPORTED_LIBRARIES
 from hl7apy.exceptions import HL7apyException, InvalidEncodingChars
@@ -75,17 +76,30 @@ def read_header(text: str) -> Header:
         ) from exc
     if "TRUNCATION" in chars:
         truncation = str(chars["TRUNCATION"])
-    delimiters = Delimiters(
-        field=str(chars["FIELD"]),
-        component=str(chars["COMPONENT"]),
-        repetition=str(chars["REPETITION"]),
-        escape=str(chars["ESCAPE"]),
-        subcomponent=str(chars["SUBCOMPONENT"]),
-        truncation=truncation,
+    delimiters = _delimiters(
+        str(chars["FIELD"]),
+        str(chars["COMPONENT"]),
+        str(chars["REPETITION"]),
+        str(chars["ESCAPE"]),
+        str(chars["SUBCOMPONENT"]),
+        truncation,
     )
     return Header(
         delimiters, str(structure) if structure else None, str(version) if version else None
     )
+
+
+@lru_cache(maxsize=16)
+def _delimiters(
+    field: str,
+    component: str,
+    repetition: str,
+    escape: str,
+    subcomponent: str,
+    truncation: str | None,
+) -> Delimiters:
+    """The one Delimiters of each set of encoding characters (most feeds use one set)."""
+    return Delimiters(field, component, repetition, escape, subcomponent, truncation)
 
 
 def _five_encoding_characters(text: str) -> str | None:

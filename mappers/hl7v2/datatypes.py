@@ -67,8 +67,12 @@ def identifier(cx: Composite, options: Hl7v2Options, default_system: str | None)
         return None
     system = _hd_system(cx, 4, options) or default_system or _hd_system(cx, 6, options)
     type_code = cx.get(5).strip()
-    type_ = {"coding": [{"system": tables.V2 + "0203", "code": type_code}]} if type_code else None
-    result: JSON = compact({"type": type_, "system": system, "value": value})
+    result: JSON = {}
+    if type_code:
+        result["type"] = {"coding": [{"system": tables.V2 + "0203", "code": type_code}]}
+    if system:
+        result["system"] = system
+    result["value"] = value
     return result
 
 
@@ -106,6 +110,8 @@ def _coding(cwe: Composite, first: int, options: Hl7v2Options) -> JSON | None:
 
 def codeable_concept(cwe: Composite, options: Hl7v2Options) -> JSON | None:
     """A CWE/CE/CNE as a CodeableConcept: primary and alternate triplets, original text."""
+    if not cwe.components:
+        return None
     codings = [c for c in (_coding(cwe, 1, options), _coding(cwe, 4, options)) if c]
     text = cwe.get(9).strip() or (cwe.get(2).strip() if not codings else "")
     concept: JSON = {"coding": codings} if codings else {}
@@ -183,5 +189,4 @@ def entity_identifier(
     if not value:
         return None
     system = authority_system(ei.get(2), ei.get(3), ei.get(4), options) or default_system
-    result: JSON = compact({"system": system, "value": value})
-    return result
+    return {"system": system, "value": value} if system else {"value": value}

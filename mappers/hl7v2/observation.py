@@ -52,6 +52,8 @@ def interpretation(code: str) -> JSON:
 
 
 def _notes(obx: Segment, extra: Sequence[Composite], comments: Sequence[Segment]) -> list[JSON]:
+    if not extra and not comments:
+        return []
     separator = obx.delimiters.component
     further = (separator.join(r.get(i) for i in (1, 2, 3)).rstrip(separator) for r in extra)
     notes = [{"text": f"Further value: {value}"} for value in further]
@@ -64,7 +66,7 @@ def _notes(obx: Segment, extra: Sequence[Composite], comments: Sequence[Segment]
 
 def is_blank(obx: Segment) -> bool:
     """True for an OBX naming no observation (OBX-3) and carrying no value: nothing to map."""
-    return obx.first(3).empty and not carries_value(obx)
+    return not obx.repetitions(3) and not carries_value(obx)  # no split repetition is empty
 
 
 def _code(obx: Segment, options: Hl7v2Options) -> JSON:
@@ -98,17 +100,24 @@ def observation(
     value, extra = observation_value(obx, unit, info.zone, options)
     when = obx.text(14)
     effective = to_datetime(when, obx.location(14), info.zone) if when else fallback_effective
-    result: JSON = compact(
-        {
-            "resourceType": "Observation",
-            "status": tables.RESULT_STATUS.get(obx.text(11).upper(), "unknown"),
-            "code": _code(obx, options),
-            "effectiveDateTime": effective,
-            **value,
-            "interpretation": [interpretation(r.get(1)) for r in obx.repetitions(8)],
-            "referenceRange": [reference_range(obx.text(7), unit)],
-            "method": datatypes.codeable_concept(obx.first(17), options),
-            "note": _notes(obx, extra, comments),
-        }
-    )
+    result: JSON = {
+        "resourceType": "Observation",
+        "status": tables.RESULT_STATUS.get(obx.text(11).upper(), "unknown"),
+        "code": _code(obx, options),  # a CodeableConcept is built compact
+    }
+    if effective:
+        result["effectiveDateTime"] = effective
+    result.update(compact(value))
+    interpretations = compact([interpretation(r.get(1)) for r in obx.repetitions(8)])
+    if interpretations:
+        result["interpretation"] = interpretations
+    reference = reference_range(obx.text(7), unit)
+    if reference is not None:
+        result["referenceRange"] = [compact(reference)]  # never empty: it has a text
+    method = datatypes.codeable_concept(obx.first(17), options)
+    if method is not None:
+        result["method"] = method
+    notes = _notes(obx, extra, comments)
+    if notes:
+        result["note"] = notes
     return result

@@ -81,7 +81,8 @@ def _result(
     resource = observation(
         group.obx, info, options, fallback_effective=fallback, comments=group.notes
     )
-    resource = {**resource, "category": [_category(resource)], "subject": subject}
+    resource["category"] = [_category(resource)]
+    resource["subject"] = subject
     key = _result_key(group.obx, order_id, patient_key, info, options)
     return upsert(resource, distinct(key, taken, RESULT_SYSTEM))
 

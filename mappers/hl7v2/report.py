@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from fhir_server.ingest.spec import JSON, IdentifierKey, MappingError, compact, reference, upsert
+from fhir_server.ingest.spec import JSON, IdentifierKey, MappingError, reference, upsert
 from mappers.hl7v2 import datatypes, tables
 from mappers.hl7v2.header import MessageInfo
 from mappers.hl7v2.keys import distinct
@@ -68,18 +68,18 @@ def report_entry(
         key = IdentifierKey(REPORT_SYSTEM, hashlib.sha256(basis.encode()).hexdigest())
     key = distinct(key, taken, REPORT_SYSTEM)
     effective = obr.text(7)
-    resource = compact(
-        {
-            "resourceType": "DiagnosticReport",
-            "status": _status(obr, results),
-            "category": [{"coding": [{"system": tables.V2 + "0074", "code": section}]}],
-            "code": code,
-            "subject": subject,
-            "effectiveDateTime": to_datetime(effective, obr.location(7), info.zone)
-            if effective
-            else None,
-            "issued": _instant(obr, info),
-            "result": [reference(entry) for entry in results],
-        }
-    )
+    resource: JSON = {
+        "resourceType": "DiagnosticReport",
+        "status": _status(obr, results),
+        "category": [{"coding": [{"system": tables.V2 + "0074", "code": section}]}],
+        "code": code,  # a CodeableConcept is built compact
+        "subject": subject,
+    }
+    if effective:
+        resource["effectiveDateTime"] = to_datetime(effective, obr.location(7), info.zone)
+    issued = _instant(obr, info)
+    if issued:
+        resource["issued"] = issued
+    if results:
+        resource["result"] = [reference(entry) for entry in results]
     return upsert(resource, key)

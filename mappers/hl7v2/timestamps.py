@@ -35,7 +35,12 @@ def offset_of(value: str) -> tzinfo | None:
     match = _TS.match(value.strip())
     if match is None or match["z"] is None:
         return None
-    z = match["z"]
+    return _offset(match["z"])
+
+
+@lru_cache(maxsize=64)
+def _offset(z: str) -> tzinfo | None:
+    """A ``+HHMM``/``-HHMM`` offset; None when it is out of FHIR's range."""
     hours, minutes = int(z[1:3]), int(z[3:5])
     if minutes > 59 or hours * 60 + minutes > 14 * 60:
         return None
@@ -65,6 +70,10 @@ def _datetime_text(value: str, default: tzinfo) -> str | None:
         return None
     if match["h"] is None:
         return _date_text(value)
+    z = match["z"]
+    zone = default if z is None else _offset(z)
+    if zone is None:
+        return None  # an offset out of range
     try:
         local = datetime(
             int(match["y"]),
@@ -73,13 +82,11 @@ def _datetime_text(value: str, default: tzinfo) -> str | None:
             int(match["h"]),
             int(match["mi"] or 0),
             int(match["s"] or 0),
+            tzinfo=zone,
         )
     except ValueError:
         return None
-    if match["z"] is not None and offset_of(value) is None:
-        return None  # an offset out of range
-    zone = offset_of(value) or default
-    text = local.replace(tzinfo=zone).isoformat(timespec="seconds")
+    text = local.isoformat(timespec="seconds")
     return text[:19] + (match["f"] or "") + text[19:]
 
 
@@ -107,6 +114,7 @@ def to_datetime(value: str, where: SegmentLocation, default: tzinfo) -> str:
     return text
 
 
+@lru_cache(maxsize=64)
 def zone(name: str) -> tzinfo:
     """The tzinfo of an IANA zone name."""
     return ZoneInfo(name)

@@ -102,7 +102,7 @@ def mdc_unit(reference_id: str, code: str) -> JSON | None:
 
 def quantity_unit(units: Composite) -> JSON:
     """The ``unit``/``system``/``code`` of a Quantity from OBX-6 (empty when OBX-6 is)."""
-    code, text, system = (units.get(i).strip() for i in (1, 2, 3))
+    code, text, system = units.get(1).strip(), units.get(2).strip(), units.get(3).strip()
     if system.upper() == "MDC":
         known = mdc_unit(text, code)
         if known is not None:
