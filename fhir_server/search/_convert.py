@@ -56,17 +56,17 @@ _CURRENCY_SYSTEM = "urn:iso:std:iso:4217"
 
 def token(code: str, value: Any, out: list[IndexEntry]) -> None:
     """Token entries of a Coding, CodeableConcept, Identifier, ContactPoint or primitive."""
-    if isinstance(value, str):
-        out.append(TokenEntry(code, "", value))
-    elif isinstance(value, bool):
-        out.append(TokenEntry(code, "", "true" if value else "false"))
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         if "coding" in value or ("text" in value and "value" not in value):
             _codeable_concept(code, value, out)
         elif isinstance(value.get("value"), str):
             _identifier_or_contact(code, value, out)
         elif "value" not in value:
             _coding(code, value, out)
+    elif isinstance(value, str):
+        out.append(TokenEntry(code, "", value))
+    elif isinstance(value, bool):
+        out.append(TokenEntry(code, "", "true" if value else "false"))
     elif isinstance(value, int | Decimal):
         out.append(TokenEntry(code, "", str(value)))
 
@@ -114,8 +114,10 @@ def string(code: str, value: Any, out: list[IndexEntry]) -> None:
         parts = _NAME_PARTS if "family" in value or "given" in value else _ADDRESS_PARTS
         for part in parts:
             item = value.get(part)
-            texts = item if isinstance(item, list) else (item,)
-            out.extend(StringEntry(code, normalize(t), t) for t in texts if isinstance(t, str))
+            if isinstance(item, str):
+                out.append(StringEntry(code, normalize(item), item))
+            elif isinstance(item, list):
+                out.extend([StringEntry(code, normalize(t), t) for t in item if isinstance(t, str)])
 
 
 def date(code: str, value: Any, out: list[IndexEntry]) -> None:
@@ -181,9 +183,7 @@ def quantity(code: str, value: Any, out: list[IndexEntry]) -> None:
 
 def reference(code: str, value: Any, out: list[IndexEntry]) -> None:
     """Reference entries of a Reference, or of a canonical/uri string."""
-    if isinstance(value, str):
-        _reference_text(code, value, out)
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         text = value.get("reference")
         if isinstance(text, str):
             _reference_text(code, text, out)
@@ -191,6 +191,8 @@ def reference(code: str, value: Any, out: list[IndexEntry]) -> None:
         if isinstance(identifier, dict) and isinstance(identifier.get("value"), str):
             system = identifier.get("system", "")
             out.append(TokenEntry(f"{code}:identifier", system, identifier["value"]))
+    elif isinstance(value, str):
+        _reference_text(code, value, out)
 
 
 def _reference_text(code: str, text: str, out: list[IndexEntry]) -> None:

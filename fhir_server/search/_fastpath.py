@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from fhir_server.search._fhirpath import (
@@ -48,6 +49,9 @@ _EXISTS_NOT_FALSE = re.compile(
 def compile_fast(expression: str, root: str, *, relative: bool = False) -> Evaluator | None:
     """Compile ``expression`` to an accessor, or None when it is not a simple path.
 
+    The accessor may return a list of the node itself (the values of a repeating element):
+    callers read it and never modify it.
+
     Args:
         expression: the FHIRPath expression (a union of paths).
         root: the resource type, or for ``relative`` the path of the context element.
@@ -58,7 +62,14 @@ def compile_fast(expression: str, root: str, *, relative: bool = False) -> Evalu
         compiled = _compile_part(part, root, relative=relative)
         if compiled is None:
             return None
-        unions.append(compiled[0])
+        steps = compiled[0]
+        previous = unions[-1] if unions else []
+        keys, more = (previous[-1], steps[-1]) if previous and steps else (None, None)
+        if isinstance(keys, tuple) and isinstance(more, tuple) and previous[:-1] == steps[:-1]:
+            # (P.value as Quantity) | (P.value as SampledData): one selection, same order
+            previous[-1] = keys + more
+        else:
+            unions.append(steps)
     if len(unions) == 1:
         return _chain(unions[0])
     chains = [_chain(steps) for steps in unions]
@@ -124,17 +135,27 @@ def compile_exists_flag(expression: str, root: str) -> Evaluator | None:
 
 
 def _chain(steps: list[_Step]) -> Evaluator:
+    """The evaluator of a path: leading members by descent (``_descend``), then step by step."""
     if not steps:
         return lambda node, _resource: [node]
-    if len(steps) == 1 and type(steps[0]) is tuple and len(steps[0]) == 1:
-        return _member_of(steps[0][0])
+    names: list[str] = []
+    for step in steps:
+        if not isinstance(step, tuple) or len(step) != 1:
+            break
+        names.append(step[0])
+    if len(steps) == 1 and names:
+        return _member_of(names[0])
+    path = tuple(names)
+    rest = tuple(
+        partial(_select, step) if isinstance(step, tuple) else step for step in steps[len(path) :]
+    )
 
     def run(node: Any, _resource: Mapping[str, Any]) -> list[Any]:
-        nodes = [node]
-        for step in steps:
-            nodes = _select(step, nodes) if isinstance(step, tuple) else step(nodes)
+        nodes = _descend(node, path) if path else [node]
+        for step in rest:
             if not nodes:
                 break
+            nodes = step(nodes)
         return nodes
 
     return run
@@ -147,9 +168,32 @@ def _member_of(name: str) -> Evaluator:
         value = node.get(name) if type(node) is dict else None
         if value is None:
             return []
-        return list(value) if type(value) is list else [value]
+        return value if type(value) is list else [value]
 
     return run
+
+
+def _descend(node: Any, names: tuple[str, ...]) -> list[Any]:
+    """The values of the member path ``names`` in ``node``, lists flattened.
+
+    Single elements (``meta``) are followed without building lists; from the first
+    repeating element on, the remaining members are selected from each value.
+    """
+    value = node.get(names[0]) if type(node) is dict else None
+    depth = 1
+    while value is not None and depth < len(names):
+        if type(value) is dict:
+            value = value.get(names[depth])
+        elif type(value) is list:
+            for name in names[depth:]:
+                value = _select((name,), value)
+            return value
+        else:
+            return []
+        depth += 1
+    if value is None:
+        return []
+    return value if type(value) is list else [value]
 
 
 def _select(keys: _Keys, nodes: list[Any]) -> list[Any]:

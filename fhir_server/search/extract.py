@@ -141,7 +141,10 @@ def extract(
             )
             continue
         if len(out) - start > 1:
-            out[start:] = dict.fromkeys(out[start:])
+            added = out[start:]
+            unique = dict.fromkeys(added)
+            if len(unique) < len(added):
+                out[start:] = unique
     return out if type_plans.distinct else list(dict.fromkeys(out))
 
 
@@ -201,7 +204,7 @@ def _extract_composite(
                     break
                 found.append(own)
             else:
-                out.extend(CompositeEntry(plan.code, tuple(combo)) for combo in product(*found))
+                out.extend([CompositeEntry(plan.code, combo) for combo in product(*found)])
 
 
 def _valued(entry: IndexEntry) -> bool:

@@ -209,7 +209,11 @@ TABLE: list[tuple[str, str, set[str]]] = [
     ("Observation", "combo-code-value-quantity=85354-9$gt0", set()),
     ("Observation", "combo-code-value-quantity=8462-4$gt75,8867-4$lt70", {"obs-bp", "obs-old"}),
     ("Observation", "combo-code-value-quantity:missing=true", {"obs-note"}),
-    ("Observation", "code-value-quantity:missing=false", ALL_OBS - {"obs-bp", "obs-bp2", "obs-note"}),
+    (
+        "Observation",
+        "code-value-quantity:missing=false",
+        ALL_OBS - {"obs-bp", "obs-bp2", "obs-note"},
+    ),
     ("Observation", "code-value-quantity=8867-4$gt100&status=final", set()),
     ("Patient", "_has:Observation:subject:combo-code=8480-6", {"pat-ann", "pat-bob"}),
     ("Encounter", "_has:Observation:encounter:combo-code-value-quantity=8867-4$lt100", {"enc-1"}),
