@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,26 @@ def _mllp_rate(port: int, count: int, connections: int) -> dict[str, Any]:
         "ack_p50_ms": round(acks[len(acks) // 2] * 1000, 1),
         "ack_p99_ms": round(acks[int(len(acks) * 0.99)] * 1000, 1),
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` (every thread), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _with_server_cpu(
+    pid: int, run: Callable[[], dict[str, Any]], key: str, per: float
+) -> dict[str, Any]:
+    """``run``'s figures plus ``key``: the server's CPU seconds over the run divided by ``per``.
+
+    With the rate it shows whether the server was CPU-bound (CPU x rate close to one core),
+    and it does not move with the client's share of the cores.
+    """
+    before = _cpu_seconds(pid)
+    figures = run()
+    figures[key] = round((_cpu_seconds(pid) - before) / per, 3)
+    return figures
 
 
 def _total(base: str, query: str) -> int:
@@ -244,8 +265,15 @@ def main() -> None:
         _mllp_send(mllp_port, [_oru(999_999)])  # warm-up: loads the mappers
         figures = {
             "machine": {"cpus": os.cpu_count()},
-            "mllp_oru_r01": _mllp_rate(mllp_port, args.oru, args.connections),
-            "http_device_batches": _http_rate(base, 40, 100),
+            "mllp_oru_r01": _with_server_cpu(
+                server.pid,
+                lambda: _mllp_rate(mllp_port, args.oru, args.connections),
+                "server_cpu_ms_per_message",
+                args.oru / 1000,
+            ),
+            "http_device_batches": _with_server_cpu(
+                server.pid, lambda: _http_rate(base, 40, 100), "server_cpu_us_per_reading", 4000e-6
+            ),
             "http_device_batches_4_clients": _http_rate(base, 40, 100, clients=4),
             "mqtt_device_batches": _mqtt_rate(base, topic, 40, 100),
             "latency": _latency(base, mllp_port, topic, args.samples),
