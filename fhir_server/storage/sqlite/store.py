@@ -6,7 +6,8 @@ connection. The file lock wakes a waiting process as soon as the holder commits,
 SQLite's busy handler would sleep 1, 2, 5, 10... ms. Single writes of concurrent requests are
 group-committed (``group.py``); transactions hold the lock to their end. Version checks and
 conditional matches run inside the transaction, so they hold across processes. Reads use one
-connection per thread and never block on the writer (WAL). docs/adr/0005-rest-hot-path.md.
+connection per thread and never block on the writer (WAL). The log is checkpointed on its
+own thread (``checkpoint.py``). docs/adr/0005-rest-hot-path.md.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from fhir_server.core.ports import (
 )
 from fhir_server.errors import VersionConflict
 from fhir_server.search.ir import Query
+from fhir_server.storage.sqlite.checkpoint import WRITER_AUTOCHECKPOINT, Checkpointer
 from fhir_server.storage.sqlite.errors import translated
 from fhir_server.storage.sqlite.group import GroupCommit
 from fhir_server.storage.sqlite.schema import connect, migrate
@@ -54,9 +56,13 @@ class SqliteResourceStore:
             self._lock_fd = os.open(f"{self._path}.writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self._checkpointer: Checkpointer | None = None
         with translated():
             self._writer = connect(self._path, synchronous)
             migrate(self._writer)
+            if self._path != ":memory:":
+                self._writer.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT}")
+                self._checkpointer = Checkpointer(connect(self._path, synchronous))
         self._group = GroupCommit(self._writer, self._lock, self._process_lock)
 
     def _reader(self) -> SqliteSession:
@@ -140,6 +146,9 @@ class SqliteResourceStore:
 
     def close(self) -> None:
         """See ResourceStore.close."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         with self._lock:
             for conn in [*self._readers, self._writer]:
                 conn.close()
