@@ -1,5 +1,9 @@
-"""SQLite schema: current versions, history, outbox and one index table per parameter type.
+"""SQLite schema: current versions, earlier versions, outbox and one index table per type.
 
+``resources`` holds the current version of every resource (a deletion too) and ``history``
+the versions before it: an update moves the replaced version there, so a creation writes one
+row, not two (docs/adr/0007-ingestion-throughput.md). ``seq`` numbers versions in the order
+they were written, across both tables; a version keeps its number when it moves.
 See docs/adr/0004-index-schema.md. Timestamps of versions are integer microseconds since the
 epoch (exact, sortable); date index ranges are epoch seconds as REAL. Every index table has
 ``grp``: components of one composite value share a group number.
@@ -13,7 +17,9 @@ earlier versions of this schema.
 Token and date rows carry ``patient`` (``rows.patient_of``), indexed by ``(patient, param,
 <value columns>, rid)``: a search that names one patient reads only that patient's rows.
 Version 1 databases gain the column, filled from their reference rows, when first opened
-(``migrate``; about 45 s for 1,000,000 Observations).
+(``migrate``; about 45 s for 1,000,000 Observations). Version 2 databases kept every
+version, the current one too, in ``history``; opening one moves the numbers of current
+versions to ``resources.seq`` and drops their copies from ``history``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import sqlite3
 from fhir_server.search.compartment import patient_compartment_params, patient_compartment_types
 from fhir_server.storage.sqlite.rows import MANY_PATIENTS, PATIENT_PARAM
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DDL = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -36,9 +42,11 @@ CREATE TABLE IF NOT EXISTS resources (
     method TEXT NOT NULL,
     deleted INTEGER NOT NULL,
     content BLOB,
+    seq INTEGER NOT NULL,
     UNIQUE (type, id)
 );
 CREATE INDEX IF NOT EXISTS resources_type_updated ON resources (type, deleted, last_updated);
+CREATE INDEX IF NOT EXISTS resources_seq ON resources (seq);
 
 CREATE TABLE IF NOT EXISTS history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -171,6 +179,8 @@ def migrate(conn: sqlite3.Connection) -> None:
     """Create the schema when missing; bring a version 1 database to the current version."""
     if not _has_patient_column(conn):
         _add_patient_column(conn)
+    if not _has_resource_seq(conn):
+        _move_current_versions(conn)
     conn.executescript(DDL)
     for statement in PATIENT_INDEXES:
         conn.execute(statement)
@@ -178,6 +188,35 @@ def migrate(conn: sqlite3.Connection) -> None:
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
         (str(SCHEMA_VERSION),),
     )
+
+
+def _has_resource_seq(conn: sqlite3.Connection) -> bool:
+    """True also for a new (empty) database: DDL creates the column."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(resources)")]
+    return not columns or "seq" in columns
+
+
+def _move_current_versions(conn: sqlite3.Connection) -> None:
+    """Give a version 2 database's current versions their ``seq`` and drop their history copy.
+
+    One write transaction, like ``_add_patient_column``.
+    """
+    conn.execute("PRAGMA busy_timeout=600000")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_resource_seq(conn):
+            conn.execute("ALTER TABLE resources ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+            conn.execute(
+                "UPDATE resources SET seq = h.seq FROM history h WHERE h.type = resources.type"
+                " AND h.id = resources.id AND h.version_id = resources.version_id"
+            )
+            conn.execute("DELETE FROM history WHERE seq IN (SELECT seq FROM resources)")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA busy_timeout=30000")
 
 
 def _has_patient_column(conn: sqlite3.Connection) -> bool:

@@ -45,17 +45,28 @@ class SqliteSession:
         if version_id > _MAX_INTEGER:
             return None
         row = self.conn.execute(
-            "SELECT type, id, version_id, last_updated, method, content FROM history"
+            f"SELECT {_COLUMNS} FROM resources r"
+            " WHERE r.type = ? AND r.id = ? AND r.version_id = ?"
+            " UNION ALL SELECT type, id, version_id, last_updated, method, content FROM history"
             " WHERE type = ? AND id = ? AND version_id = ?",
-            (resource_type, id, version_id),
+            (resource_type, id, version_id) * 2,
         ).fetchone()
         return None if row is None else to_version(row)
 
     def apply(self, writes: Sequence[VersionWrite]) -> None:
-        for write in writes:
-            self._apply_one(write)
+        seq = self._next_seq()
+        for n, write in enumerate(writes):
+            self._apply_one(write, seq + n)
 
-    def _apply_one(self, w: VersionWrite) -> None:
+    def _next_seq(self) -> int:
+        """The ``seq`` of the next version written (both tables' largest plus one)."""
+        row = self.conn.execute(
+            "SELECT max(ifnull((SELECT max(seq) FROM resources), 0),"
+            " ifnull((SELECT max(seq) FROM history), 0))"
+        ).fetchone()
+        return int(row[0]) + 1
+
+    def _apply_one(self, w: VersionWrite, seq: int) -> None:
         row = self.conn.execute(
             "SELECT rid, version_id FROM resources WHERE type = ? AND id = ?",
             (w.resource_type, w.id),
@@ -69,18 +80,24 @@ class SqliteSession:
         stamp = to_micros(w.last_updated)
         deleted = 1 if w.content is None else 0
         if row is None:
-            rid = self._insert(w, stamp, deleted)
+            rid = self._insert(w, stamp, deleted, seq)
         else:
             rid = int(row[0])
             self.conn.execute(
+                "INSERT INTO history (seq, type, id, version_id, last_updated, method, content)"
+                " SELECT seq, type, id, version_id, last_updated, method, content FROM resources"
+                " WHERE rid = ?",
+                (rid,),
+            )
+            self.conn.execute(
                 "UPDATE resources SET version_id = ?, last_updated = ?, method = ?, deleted = ?,"
-                " content = ? WHERE rid = ?",
-                (w.version_id, stamp, w.method, deleted, w.content, rid),
+                " content = ?, seq = ? WHERE rid = ?",
+                (w.version_id, stamp, w.method, deleted, w.content, seq, rid),
             )
             delete_index(self.conn, rid, INDEX_TABLES)
         if w.content is not None:
             insert_index(self.conn, rid, w.resource_type, w.id, w.index)
-        self._append_history(w, stamp)
+        self._record(w, stamp)
 
     def stored_among(self, writes: Sequence[VersionWrite]) -> list[VersionWrite]:
         """The writes whose resource is stored already (a deletion too), one query per type."""
@@ -113,9 +130,10 @@ class SqliteSession:
             self.apply(writes)
             return
         stamps = [to_micros(w.last_updated) for w in writes]
+        seq = self._next_seq()
         self.conn.executemany(
             "INSERT INTO resources (rid, type, id, version_id, last_updated, created, method,"
-            " deleted, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " deleted, content, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     first + n,
@@ -127,16 +145,9 @@ class SqliteSession:
                     w.method,
                     1 if w.content is None else 0,
                     w.content,
+                    seq + n,
                 )
                 for n, (w, stamp) in enumerate(zip(writes, stamps, strict=True))
-            ],
-        )
-        self.conn.executemany(
-            "INSERT INTO history (type, id, version_id, last_updated, method, content)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (w.resource_type, w.id, w.version_id, stamp, w.method, w.content)
-                for w, stamp in zip(writes, stamps, strict=True)
             ],
         )
         self.conn.executemany(
@@ -155,21 +166,17 @@ class SqliteSession:
             ),
         )
 
-    def _insert(self, w: VersionWrite, stamp: int, deleted: int) -> int:
+    def _insert(self, w: VersionWrite, stamp: int, deleted: int, seq: int) -> int:
         cursor = self.conn.execute(
             "INSERT INTO resources (type, id, version_id, last_updated, created, method, deleted,"
-            " content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (w.resource_type, w.id, w.version_id, stamp, stamp, w.method, deleted, w.content),
+            " content, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (w.resource_type, w.id, w.version_id, stamp, stamp, w.method, deleted, w.content, seq),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
-    def _append_history(self, w: VersionWrite, stamp: int) -> None:
-        self.conn.execute(
-            "INSERT INTO history (type, id, version_id, last_updated, method, content)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (w.resource_type, w.id, w.version_id, stamp, w.method, w.content),
-        )
+    def _record(self, w: VersionWrite, stamp: int) -> None:
+        """The version's outbox event."""
         self.conn.execute(
             "INSERT INTO outbox (type, id, version_id, method, recorded) VALUES (?, ?, ?, ?, ?)",
             (w.resource_type, w.id, w.version_id, w.method, stamp),
@@ -206,14 +213,29 @@ class SqliteSession:
         return f"{sql.text}\n-- params: {sql.params!r}\n-- plan:\n{steps}"
 
     def history(self, query: HistoryQuery) -> Page:
+        """Versions newest first, from both tables.
+
+        Each table gives its newest ``offset + count`` matches in ``seq`` order (an index
+        walk), and the page is cut from the merge of the two.
+        """
         where, params = _history_where(query)
-        rows = self.conn.execute(
-            "SELECT type, id, version_id, last_updated, method, content FROM history h"
-            f" WHERE {where} ORDER BY h.seq DESC LIMIT ? OFFSET ?",
-            (*params, query.count, query.offset),
-        ).fetchall()
-        total = self.conn.execute(f"SELECT count(*) FROM history h WHERE {where}", params)
-        return Page([to_version(row) for row in rows], int(total.fetchone()[0]))
+        columns = "seq, type, id, version_id, last_updated, method, content"
+        rows: list[tuple[object, ...]] = []
+        if query.offset <= _MAX_INTEGER - query.count:
+            newest = query.offset + query.count
+            rows = self.conn.execute(
+                f"SELECT * FROM (SELECT {columns} FROM resources h WHERE {where}"
+                " ORDER BY h.seq DESC LIMIT ?)"
+                f" UNION ALL SELECT * FROM (SELECT {columns} FROM history h WHERE {where}"
+                " ORDER BY h.seq DESC LIMIT ?) ORDER BY 1 DESC LIMIT ? OFFSET ?",
+                (*params, newest, *params, newest, query.count, query.offset),
+            ).fetchall()
+        total = self.conn.execute(
+            f"SELECT (SELECT count(*) FROM resources h WHERE {where})"
+            f" + (SELECT count(*) FROM history h WHERE {where})",
+            params * 2,
+        )
+        return Page([to_version(row[1:]) for row in rows], int(total.fetchone()[0]))
 
     def outbox_after(self, seq: int, limit: int) -> list[OutboxEvent]:
         rows = self.conn.execute(
@@ -251,8 +273,9 @@ def _history_where(query: HistoryQuery) -> tuple[str, tuple[object, ...]]:
     if query.at is not None:
         scope = " AND ".join(p.replace("h.", "g.") for p in parts)
         parts.append(
-            "h.seq IN (SELECT MAX(g.seq) FROM history g WHERE g.last_updated <= ?"
-            f" AND {scope} GROUP BY g.type, g.id)"
+            "h.seq IN (SELECT MAX(g.seq) FROM (SELECT seq, type, id, last_updated"
+            " FROM resources UNION ALL SELECT seq, type, id, last_updated FROM history) g"
+            f" WHERE g.last_updated <= ? AND {scope} GROUP BY g.type, g.id)"
         )
         params = [*params, to_micros(query.at), *params]
     return " AND ".join(parts), tuple(params)
