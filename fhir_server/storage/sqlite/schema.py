@@ -25,6 +25,7 @@ versions to ``resources.seq`` and drops their copies from ``history``.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from fhir_server.search.compartment import patient_compartment_params, patient_compartment_types
 from fhir_server.storage.sqlite.rows import MANY_PATIENTS, PATIENT_PARAM
@@ -176,11 +177,11 @@ def _synchronous(value: str) -> str:
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Create the schema when missing; bring a version 1 database to the current version."""
+    """Create the schema when missing; bring an older database to the current version."""
     if not _has_patient_column(conn):
-        _add_patient_column(conn)
+        _upgrade(conn, _has_patient_column, _add_patient_column)
     if not _has_resource_seq(conn):
-        _move_current_versions(conn)
+        _upgrade(conn, _has_resource_seq, _move_current_versions)
     conn.executescript(DDL)
     for statement in PATIENT_INDEXES:
         conn.execute(statement)
@@ -197,20 +198,30 @@ def _has_resource_seq(conn: sqlite3.Connection) -> bool:
 
 
 def _move_current_versions(conn: sqlite3.Connection) -> None:
-    """Give a version 2 database's current versions their ``seq`` and drop their history copy.
+    """Give a version 2 database's current versions their ``seq``; drop their history copy."""
+    conn.execute("ALTER TABLE resources ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        "UPDATE resources SET seq = h.seq FROM history h WHERE h.type = resources.type"
+        " AND h.id = resources.id AND h.version_id = resources.version_id"
+    )
+    conn.execute("DELETE FROM history WHERE seq IN (SELECT seq FROM resources)")
 
-    One write transaction, like ``_add_patient_column``.
+
+def _upgrade(
+    conn: sqlite3.Connection,
+    done: Callable[[sqlite3.Connection], bool],
+    upgrade: Callable[[sqlite3.Connection], None],
+) -> None:
+    """Run ``upgrade`` in one write transaction unless ``done`` says it ran already.
+
+    Another process opening the database meanwhile waits for it (up to ten minutes) and
+    then finds it done.
     """
     conn.execute("PRAGMA busy_timeout=600000")
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if not _has_resource_seq(conn):
-            conn.execute("ALTER TABLE resources ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
-            conn.execute(
-                "UPDATE resources SET seq = h.seq FROM history h WHERE h.type = resources.type"
-                " AND h.id = resources.id AND h.version_id = resources.version_id"
-            )
-            conn.execute("DELETE FROM history WHERE seq IN (SELECT seq FROM resources)")
+        if not done(conn):
+            upgrade(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -226,26 +237,12 @@ def _has_patient_column(conn: sqlite3.Connection) -> bool:
 
 
 def _add_patient_column(conn: sqlite3.Connection) -> None:
-    """Add ``patient`` to the token and date rows of a version 1 database, and index it.
-
-    Runs in one write transaction; another process opening the database meanwhile waits
-    for it (up to ten minutes) and then finds the column there.
-    """
-    conn.execute("PRAGMA busy_timeout=600000")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if not _has_patient_column(conn):
-            for table in PATIENT_TABLES:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN patient TEXT")
-            _fill_patient_column(conn)
-            for statement in PATIENT_INDEXES:
-                conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.execute("PRAGMA busy_timeout=30000")
+    """Add ``patient`` to the token and date rows of a version 1 database, and index it."""
+    for table in PATIENT_TABLES:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN patient TEXT")
+    _fill_patient_column(conn)
+    for statement in PATIENT_INDEXES:
+        conn.execute(statement)
 
 
 def _fill_patient_column(conn: sqlite3.Connection) -> None:

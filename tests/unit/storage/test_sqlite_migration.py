@@ -58,15 +58,20 @@ def _rows(path: Path) -> list[list[tuple[object, ...]]]:
     return rows
 
 
+def _rewrite(path: Path, script: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(script)
+    conn.close()
+
+
 def _downgrade(path: Path) -> None:
     """The shape a version 1 server left: no ``patient`` column nor its indexes."""
-    conn = sqlite3.connect(path)
-    conn.executescript(
+    _rewrite(
+        path,
         "DROP INDEX idx_token_patient; DROP INDEX idx_date_patient;"
         " ALTER TABLE idx_token DROP COLUMN patient; ALTER TABLE idx_date DROP COLUMN patient;"
-        " UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+        " UPDATE meta SET value = '1' WHERE key = 'schema_version';",
     )
-    conn.close()
 
 
 def test_version_1_database_gets_the_patient_rows_a_new_one_writes(tmp_path: Path) -> None:
@@ -101,14 +106,13 @@ def _write(
 
 def _to_version_2(path: Path) -> None:
     """The shape a version 2 server left: current versions also in ``history``, no ``seq``."""
-    conn = sqlite3.connect(path)
-    conn.executescript(
+    _rewrite(
+        path,
         "INSERT INTO history (seq, type, id, version_id, last_updated, method, content)"
         " SELECT seq, type, id, version_id, last_updated, method, content FROM resources;"
         " DROP INDEX resources_seq; ALTER TABLE resources DROP COLUMN seq;"
-        " UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+        " UPDATE meta SET value = '2' WHERE key = 'schema_version';",
     )
-    conn.close()
 
 
 def _versions(store: SqliteResourceStore, query: HistoryQuery) -> list[tuple[str, int, str]]:
